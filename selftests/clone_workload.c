@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_workload: create tasks in known numbers, for the demo and for
+ * checking clonestat by hand.
+ *
+ *   clone_workload [-f FORKS] [-v VFORKS] [-t THREADS] [-c COW_PAGES]
+ *
+ * -c: the parent touches COW_PAGES pages, forks once, and the child writes
+ * every one of them before it exits (COW_PAGES copies in the child).
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		err(1, "fork");
+	if (waitpid(pid, &status, 0) != pid)
+		err(1, "waitpid");
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+int main(int argc, char **argv)
+{
+	long forks = 0, vforks = 0, threads = 0, cow = 0, i;
+	long page = sysconf(_SC_PAGESIZE);
+	int opt;
+
+	while ((opt = getopt(argc, argv, "f:v:t:c:")) != -1) {
+		switch (opt) {
+		case 'f': forks = atol(optarg); break;
+		case 'v': vforks = atol(optarg); break;
+		case 't': threads = atol(optarg); break;
+		case 'c': cow = atol(optarg); break;
+		default:
+			fprintf(stderr, "usage: %s [-f N] [-v N] [-t N] [-c PAGES]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+
+	for (i = 0; i < forks; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(0);
+		reap(pid);
+	}
+	for (i = 0; i < vforks; i++) {
+		pid_t pid = vfork();
+
+		if (pid == 0)
+			_exit(0);
+		reap(pid);
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, thread_fn, NULL))
+			errx(1, "pthread_create failed");
+		pthread_join(t, NULL);
+	}
+	if (cow > 0) {
+		char *buf = mmap(NULL, cow * page, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		pid_t pid;
+
+		if (buf == MAP_FAILED)
+			err(1, "mmap");
+		madvise(buf, cow * page, MADV_NOHUGEPAGE);
+		memset(buf, 1, cow * page);
+		pid = fork();
+		if (pid == 0) {
+			for (i = 0; i < cow; i++)
+				buf[i * page] = 2;
+			_exit(0);
+		}
+		reap(pid);
+	}
+	printf("clone_workload: %ld forks, %ld vforks, %ld threads, %ld COW pages\n",
+	       forks, vforks, threads, cow);
+	return 0;
+}
