@@ -32,10 +32,15 @@ clean:
 check:
 	scripts/check
 
+# check on every kernel of scripts/kernels.sh: 5.10, 6.1, 6.1-rt, 6.12,
+# 7.2 and the debug kernel in ../shared/kernels when it is there.
+check-matrix:
+	scripts/check-matrix
+
 # The main job in a VM: build, boot, load, run a workload, show the file.
 demo:
 	scripts/demo
 
-.PHONY: all modules install clean check demo
+.PHONY: all modules install clean check check-matrix demo
 
 endif

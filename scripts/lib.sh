@@ -109,16 +109,22 @@ linux_source() {
 	echo "$dir"
 }
 
+# build_tree_copy DEST: the module's sources, as Kbuild wants them, in DEST.
+build_tree_copy() {
+	local top
+	top=$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")
+	mkdir -p "$1/module"
+	cp -p "$top/Kbuild" "$1/"
+	cp -p "$top"/module/Kbuild "$top"/module/*.[ch] "$1/module/"
+}
+
 # build_module KDIR OUT [MAKE-ARGS...]: build the module for the kernel
 # tree KDIR in OUT (a copy of the sources, one per kernel, so that builds
 # for several kernels do not share objects).
 build_module() {
-	local kdir=$1 out=$2 top
+	local kdir=$1 out=$2
 	shift 2
-	top=$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")
-	mkdir -p "$out/module"
-	cp -p "$top/Kbuild" "$out/"
-	cp -p "$top"/module/Kbuild "$top"/module/*.[ch] "$out/module/"
+	build_tree_copy "$out"
 	make -C "$kdir" M="$out" "$@" modules
 }
 

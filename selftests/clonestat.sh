@@ -51,7 +51,8 @@ trap cleanup EXIT
 mark="clonestat-selftest-start-$$-$RANDOM"
 echo "$mark" > /dev/kmsg
 
-probe_listed() { grep -qE '^[0-9a-f]+ +r +kernel_clone\+0x0 ' "$kprobes"; }
+# The offset is 0, or 4 past an IBT endbr64 (6.12 and later).
+probe_listed() { grep -qE '^[0-9a-f]+ +r +kernel_clone\+0x[0-9a-f]+ ' "$kprobes"; }
 
 t_load_unload() {
 	local i
