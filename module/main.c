@@ -2,158 +2,74 @@
 /*
  * clonestat: what creating tasks costs on this machine.
  *
- * A kretprobe on kernel_clone() counts every clone, fork and vfork the
- * kernel is asked for, and the result of each, in per-CPU counters.
- * /proc/clonestat shows the sums.
- *
- * Probe context rules: no lock, no allocation, no printk.  Each CPU only
- * increments its own counters (the kprobe handlers run with preemption
- * disabled); the reader sums all CPUs without stopping the writers, so a
- * sum taken while clones happen is approximate.
+ * kprobes on kernel_clone() and the points around it follow every fork,
+ * vfork, thread and clone: its class and flags, its result, its latency
+ * split into phases, the parent's size, the process that asked for it.
+ * Per-CPU buffers hold the results (stats.c); /proc/clonestat shows them
+ * (proc.c).  Probes: probes.c.  Kernel differences: compat.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/kprobes.h>
+#include <linux/log2.h>
 #include <linux/module.h>
-#include <linux/percpu.h>
-#include <linux/proc_fs.h>
-#include <linux/sched.h>
-#include <linux/seq_file.h>
 
-#define CLONESTAT_FORMAT_VERSION	1
+#include "clonestat.h"
 
-static char clone_symbol[KSYM_NAME_LEN] = "kernel_clone";
-module_param_string(clone_symbol, clone_symbol, sizeof(clone_symbol), 0444);
-MODULE_PARM_DESC(clone_symbol, "Function probed for clone calls (default kernel_clone)");
+module_param_named(task_slots, cs_task_slots, uint, 0444);
+MODULE_PARM_DESC(task_slots,
+		 "Per-task table entries per CPU (power of two, 16..65536; default 256)");
+module_param_named(worst_slots, cs_worst_slots, uint, 0444);
+MODULE_PARM_DESC(worst_slots,
+		 "Slowest creations kept per CPU and shown (1..256; default 16)");
 
-/* Per-CPU counters: written only by their own CPU, summed by the reader. */
-struct clonestat_cpu {
-	unsigned long calls;		/* kernel_clone entries seen */
-	unsigned long calls_kthread;	/* ... of which made by a kernel thread */
-	unsigned long ok;		/* returned a pid */
-	unsigned long failed;		/* returned an error */
-};
-
-static struct clonestat_cpu __percpu *clonestat_cpu;
-
-static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static bool __init cs_param_ok(const char *name, unsigned int val,
+			       unsigned int lo, unsigned int hi, bool pow2)
 {
-	this_cpu_inc(clonestat_cpu->calls);
-	if (current->flags & PF_KTHREAD)
-		this_cpu_inc(clonestat_cpu->calls_kthread);
-	return 0;
+	if (val >= lo && val <= hi && (!pow2 || is_power_of_2(val)))
+		return true;
+	pr_err("%s=%u: must be %s%u..%u\n", name, val,
+	       pow2 ? "a power of two in " : "", lo, hi);
+	return false;
 }
-
-static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	/* kernel_clone() returns pid_t: only the low 32 bits of the register. */
-	pid_t ret = (pid_t)regs_return_value(regs);
-
-	if (ret < 0)
-		this_cpu_inc(clonestat_cpu->failed);
-	else
-		this_cpu_inc(clonestat_cpu->ok);
-	return 0;
-}
-
-static struct kretprobe clone_probe = {
-	.entry_handler	= clone_entry,
-	.handler	= clone_return,
-	/*
-	 * One instance per task inside kernel_clone(); a vfork parent holds
-	 * its instance until the child execs or exits.
-	 */
-	.maxactive	= 1024,
-};
-
-static void clonestat_sum(struct clonestat_cpu *sum)
-{
-	int cpu;
-
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(cpu) {
-		const struct clonestat_cpu *c = per_cpu_ptr(clonestat_cpu, cpu);
-
-		sum->calls += READ_ONCE(c->calls);
-		sum->calls_kthread += READ_ONCE(c->calls_kthread);
-		sum->ok += READ_ONCE(c->ok);
-		sum->failed += READ_ONCE(c->failed);
-	}
-}
-
-static int clonestat_show(struct seq_file *m, void *v)
-{
-	struct clonestat_cpu sum;
-
-	clonestat_sum(&sum);
-	seq_printf(m, "clonestat version %d\n", CLONESTAT_FORMAT_VERSION);
-	seq_puts(m, "# per-CPU sums, approximate while clones run\n");
-	seq_printf(m, "calls %lu\n", sum.calls);
-	seq_printf(m, "calls_user %lu\n", sum.calls - sum.calls_kthread);
-	seq_printf(m, "calls_kthread %lu\n", sum.calls_kthread);
-	seq_printf(m, "ok %lu\n", sum.ok);
-	seq_printf(m, "failed %lu\n", sum.failed);
-	seq_printf(m, "missed %d\n", READ_ONCE(clone_probe.nmissed));
-	return 0;
-}
-
-static int clonestat_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, clonestat_show, NULL);
-}
-
-static const struct proc_ops clonestat_proc_ops = {
-	.proc_open	= clonestat_open,
-	.proc_read	= seq_read,
-	.proc_lseek	= seq_lseek,
-	.proc_release	= single_release,
-};
-
-static struct proc_dir_entry *clonestat_proc;
 
 static int __init clonestat_init(void)
 {
 	int ret;
 
-	clonestat_cpu = alloc_percpu(struct clonestat_cpu);
-	if (!clonestat_cpu)
-		return -ENOMEM;
+	if (!cs_param_ok("task_slots", cs_task_slots, 16, 65536, true) ||
+	    !cs_param_ok("worst_slots", cs_worst_slots, 1, 256, false) ||
+	    !cs_param_ok("max_inflight", cs_max_inflight, 64, 65536, true))
+		return -EINVAL;
 
-	clone_probe.kp.symbol_name = clone_symbol;
-	ret = register_kretprobe(&clone_probe);
-	if (ret < 0) {
-		pr_err("cannot probe %s: error %d\n", clone_symbol, ret);
-		goto out_free_cpu;
-	}
-
-	clonestat_proc = proc_create("clonestat", 0400, NULL, &clonestat_proc_ops);
-	if (!clonestat_proc) {
-		ret = -ENOMEM;
-		goto out_unregister;
-	}
+	ret = cs_buffers_alloc();
+	if (ret)
+		return ret;
+	ret = cs_probes_register();
+	if (ret)
+		goto out_free_buffers;
+	ret = cs_proc_create();
+	if (ret)
+		goto out_unregister_probes;
 	return 0;
 
-out_unregister:
-	unregister_kretprobe(&clone_probe);
-out_free_cpu:
-	free_percpu(clonestat_cpu);
+out_unregister_probes:
+	cs_probes_unregister();
+out_free_buffers:
+	cs_buffers_free();
 	return ret;
 }
 
 static void __exit clonestat_exit(void)
 {
 	/* Readers first, then writers, then what both use. */
-	proc_remove(clonestat_proc);
-	unregister_kretprobe(&clone_probe);
-	if (clone_probe.nmissed)
-		pr_info("%d clone calls missed (maxactive %d)\n",
-			clone_probe.nmissed, clone_probe.maxactive);
-	free_percpu(clonestat_cpu);
+	cs_proc_remove();
+	cs_probes_unregister();
+	cs_buffers_free();
 }
 
 module_init(clonestat_init);
 module_exit(clonestat_exit);
 MODULE_DESCRIPTION("Clone, fork and vfork cost accounting");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION("0.2.0");

@@ -113,9 +113,10 @@ linux_source() {
 build_tree_copy() {
 	local top
 	top=$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")
-	mkdir -p "$1/module"
+	mkdir -p "$1/module/features"
 	cp -p "$top/Kbuild" "$1/"
 	cp -p "$top"/module/Kbuild "$top"/module/*.[ch] "$1/module/"
+	cp -p "$top"/module/features/*.c "$1/module/features/"
 }
 
 # build_module KDIR OUT [MAKE-ARGS...]: build the module for the kernel

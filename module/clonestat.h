@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * clonestat: shared definitions of the probes, the per-CPU buffers and the
+ * /proc reader.
+ */
+#ifndef _CLONESTAT_H
+#define _CLONESTAT_H
+
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/seqlock.h>
+#include <linux/types.h>
+
+#define CLONESTAT_FORMAT_VERSION	1
+
+/* What a task creation is, decided from its clone flags and arguments. */
+enum cs_class {
+	CS_FORK,	/* a new process with a copied address space */
+	CS_VFORK,	/* CLONE_VFORK: vfork(), posix_spawn() */
+	CS_THREAD,	/* CLONE_THREAD: pthread_create() */
+	CS_SHARED_VM,	/* CLONE_VM without CLONE_THREAD or CLONE_VFORK */
+	CS_NS,		/* any CLONE_NEW* */
+	CS_KTHREAD,	/* a kernel thread (and idle threads) */
+	CS_WORKER,	/* io_uring and user workers (no kernel_clone call) */
+	CS_OTHER,	/* a new process sharing files, fs or sysvsem */
+	CS_NR_CLASSES
+};
+
+/* The parts of a creation's latency; they add up to the whole. */
+enum cs_phase {
+	CS_PH_COPY,	/* copy_process() less the memory-map copy */
+	CS_PH_MM,	/* the memory-map copy (dup_mmap or copy_page_range) */
+	CS_PH_REST,	/* the rest of kernel_clone() up to the child's wakeup */
+	CS_NR_PHASES
+};
+
+/* What could not be recorded, by cause. */
+enum cs_drop {
+	CS_DROP_NESTED,		/* a clonestat probe hit inside another */
+	CS_DROP_INFLIGHT,	/* no free in-flight slot for a clone */
+	CS_NR_DROPS
+};
+
+#define CS_NR_BUCKETS		64	/* log2 buckets: [2^(i-1), 2^i) ns */
+#define CS_NR_SIZES		40	/* log2 buckets of the parent's mapped KiB */
+#define CS_NR_ERRNO		134	/* errnos counted by name; above: errno 0 */
+#define CS_NR_FLAGS		64
+#define CS_NR_SIGNALS		65	/* exit signals 0.._NSIG */
+
+/* A process, as the per-task table keys it: tgid and its start time. */
+struct cs_task {
+	seqcount_t seq;		/* odd while its CPU rewrites the entry */
+	pid_t tgid;		/* 0: a free entry */
+	u64 start;		/* the group leader's start_time */
+	char comm[TASK_COMM_LEN];
+	u32 calls[CS_NR_CLASSES];
+	u64 lat_sum;
+	u64 lat_max;
+};
+
+/* One of the slowest creations seen. */
+struct cs_worst {
+	seqcount_t seq;
+	u64 lat;		/* 0: a free entry */
+	u64 phase[CS_NR_PHASES];
+	u64 flags;
+	u64 parent_kib;
+	pid_t pid;		/* the child, 0 if none was created */
+	pid_t tgid;		/* the creating process */
+	int result;		/* 0 or -errno */
+	u8 class;
+	char comm[TASK_COMM_LEN];
+};
+
+/*
+ * Everything one CPU records.  Only that CPU writes it, from a probe
+ * handler, with preemption disabled; readers on any CPU sum or copy it.
+ */
+struct cs_cpu {
+	int nest;			/* clonestat handlers running here */
+	unsigned long calls;		/* kernel_clone() entries */
+	unsigned long calls_kthread;	/* ... made by a kernel thread */
+	unsigned long ok;		/* kernel_clone() returned a pid */
+	unsigned long failed;		/* ... an error */
+	unsigned long direct;		/* tasks made by copy_process() alone */
+	unsigned long drops[CS_NR_DROPS];
+	unsigned long class_calls[CS_NR_CLASSES];
+	unsigned long class_failed[CS_NR_CLASSES];
+	u64 class_lat_sum[CS_NR_CLASSES];
+	u64 class_lat_max[CS_NR_CLASSES];
+	u64 class_phase[CS_NR_CLASSES][CS_NR_PHASES];
+	unsigned long lat_hist[CS_NR_CLASSES][CS_NR_BUCKETS];
+	unsigned long vfork_blocked_hist[CS_NR_BUCKETS];
+	u64 vfork_blocked_sum;
+	unsigned long size_count[CS_NR_SIZES];
+	u64 size_lat_sum[CS_NR_SIZES];
+	u64 size_lat_max[CS_NR_SIZES];
+	unsigned long flag_count[CS_NR_FLAGS];
+	unsigned long signal_count[CS_NR_SIGNALS];
+	unsigned long err_count[CS_NR_ERRNO];
+	unsigned long task_inserts;
+	unsigned long task_evictions;
+	struct cs_task *tasks;		/* cs_task_slots entries */
+	struct cs_worst *worst;		/* cs_worst_slots entries */
+};
+
+extern struct cs_cpu __percpu *cs_cpu;
+extern unsigned int cs_task_slots;
+extern unsigned int cs_worst_slots;
+
+/* A finished creation, as the probes hand it to the per-CPU buffers. */
+struct cs_record {
+	u64 flags;
+	u64 lat;
+	u64 phase[CS_NR_PHASES];
+	u64 vfork_blocked;	/* CLONE_VFORK: wakeup to return */
+	u64 parent_kib;		/* the parent's mapped memory, 0: no mm */
+	pid_t child;
+	int result;
+	int exit_signal;
+	u8 class;
+	bool has_size;		/* the mm was copied: count against size */
+};
+
+/* stats.c: the per-CPU buffers. */
+int cs_buffers_alloc(void);
+void cs_buffers_free(void);
+void cs_record(const struct cs_record *r);
+
+static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
+{
+	unsigned int b = v ? fls64(v) : 0;
+
+	return b < nr ? b : nr - 1;
+}
+
+/* probes.c */
+int cs_probes_register(void);
+void cs_probes_unregister(void);
+void cs_probes_show(struct seq_file *m);
+void cs_probes_counters(struct seq_file *m);
+
+/* proc.c */
+int cs_proc_create(void);
+void cs_proc_remove(void);
+
+extern const char *const cs_class_names[CS_NR_CLASSES];
+extern unsigned int cs_max_inflight;
+
+#endif /* _CLONESTAT_H */

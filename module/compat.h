@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * clonestat: every difference between the kernels clonestat supports.
+ *
+ * Differences a distribution could backport are tested by feature: Kbuild
+ * compiles a snippet from module/features/ against the kernel's headers
+ * and defines HAVE_<NAME> when it builds.  No .c file tests
+ * LINUX_VERSION_CODE.
+ *
+ * Differences that need no shim, because clonestat avoids them:
+ * - struct kretprobe_instance lost ->rp and ->task (rethook, 5.19): the
+ *   handlers use current, which is the same task at entry and return;
+ * - task->state became __state (5.14): never read;
+ * - clone3 bits 34-37 (7.2): named by clonestat's own bit table;
+ * - copy_process() is static before 6.3 (still in kallsyms: probed by
+ *   name); dup_mmap() and wp_page_copy() are inlined on some kernels:
+ *   chosen at load time by what registers.
+ */
+#ifndef _CLONESTAT_COMPAT_H
+#define _CLONESTAT_COMPAT_H
+
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+
+/* features/feature_checks.c always builds: without it, no check ran. */
+#ifndef HAVE_FEATURE_CHECKS
+#error "the Kbuild feature checks did not run: see module/Kbuild"
+#endif
+
+/*
+ * struct kernel_clone_args: io_thread appeared in 5.12 (Debian's 5.10 has
+ * it backported), kthread and idle in 5.19 as ints, user_worker in 6.4;
+ * 6.4 made them bit-fields.  A missing member reads as false.
+ */
+static inline bool cs_args_io_thread(const struct kernel_clone_args *args)
+{
+#ifdef HAVE_KCA_IO_THREAD
+	return args->io_thread;
+#else
+	return false;
+#endif
+}
+
+static inline bool cs_args_user_worker(const struct kernel_clone_args *args)
+{
+#ifdef HAVE_KCA_USER_WORKER
+	return args->user_worker;
+#else
+	return false;
+#endif
+}
+
+static inline bool cs_args_idle(const struct kernel_clone_args *args)
+{
+#ifdef HAVE_KCA_IDLE
+	return args->idle;
+#else
+	return false;
+#endif
+}
+
+/*
+ * A kernel thread: args->kthread where it exists; before 5.19,
+ * kernel_thread() set nothing to tell, so a clone made by a kernel thread
+ * counts (user-mode helpers too).
+ */
+static inline bool cs_args_kthread(const struct kernel_clone_args *args)
+{
+#ifdef HAVE_KCA_KTHREAD
+	return args->kthread;
+#else
+	return current->flags & PF_KTHREAD;
+#endif
+}
+
+#endif /* _CLONESTAT_COMPAT_H */

@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonestat probes: follow each task creation from kernel_clone() to the
+ * child's wakeup, split into phases, and hand the result to stats.c.
+ *
+ *   kernel_clone()              kretprobe: the call, its flags, its result
+ *     copy_process()            kretprobe: phase "copy"
+ *       dup_mmap()              kretprobe: phase "mm" (or copy_page_range()
+ *                               per VMA where dup_mmap() is inlined)
+ *     wake_up_new_task(child)   kprobe: the fork's own cost ends here
+ *     (CLONE_VFORK: waits for the child; that is "vfork blocked" time)
+ *
+ * io_uring and user workers and idle threads are made by copy_process()
+ * without kernel_clone(); their cost is copy_process()'s.
+ *
+ * The in-flight table
+ * -------------------
+ * The probes of one creation run in the creating task, one after the
+ * other, possibly on different CPUs (copy_process() sleeps).  What they
+ * share lives in a slot of inflight[], keyed by that task: the first probe
+ * claims a free slot with cmpxchg(), the task owns it until kernel_clone()
+ * (or copy_process(), for a direct creation) returns, and releases it with
+ * smp_store_release().  Only the owner reads or writes a claimed slot, so
+ * the slot needs no further ordering: a task runs its probes one at a time
+ * and migration between CPUs orders its memory accesses.  A task can own
+ * only one slot: it is in at most one kernel_clone() at a time.
+ *
+ * A task looks for its slot in a window of CS_WINDOW entries from a hash
+ * of its task_struct address.  A full window is counted (drops.inflight)
+ * and the clone still counted, without phases.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/ptrace.h>
+#include <linux/sched/clock.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "clonestat.h"
+#include "compat.h"
+
+#define CS_WINDOW	16
+
+/* Flags that create a namespace; bit 37 is 7.2's CLONE_EMPTY_MNTNS. */
+#define CS_NEW_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			 CLONE_NEWNET | CLONE_NEWTIME | BIT_ULL(37))
+/* Flags that share something other than the address space. */
+#define CS_SHARE_FLAGS	(CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | \
+			 CLONE_PARENT | CLONE_IO)
+
+unsigned int cs_max_inflight = 1024;
+module_param_named(max_inflight, cs_max_inflight, uint, 0444);
+MODULE_PARM_DESC(max_inflight,
+		 "Task creations followed at once (power of two, 64..65536; default 1024)");
+
+static char clone_symbol[KSYM_NAME_LEN] = "kernel_clone";
+module_param_string(clone_symbol, clone_symbol, sizeof(clone_symbol), 0444);
+MODULE_PARM_DESC(clone_symbol, "Function probed for clone calls (default kernel_clone)");
+
+struct cs_inflight {
+	struct task_struct *owner;	/* NULL: free */
+	u64 start;			/* local_clock() at the first probe */
+	u64 wake;			/* ... at the child's wakeup, or 0 */
+	u64 phase_copy;			/* copy_process(), mm copy included */
+	u64 phase_mm;			/* the mm copy */
+	u64 flags;
+	u64 parent_kib;
+	pid_t child;
+	int exit_signal;
+	u8 class;
+	bool direct;			/* made by copy_process() alone */
+	bool has_size;
+};
+
+static struct cs_inflight *inflight;
+static unsigned int inflight_mask;
+
+/* Entry data of the kretprobes. */
+struct cs_clone_data {
+	struct cs_inflight *slot;	/* NULL: no slot could be claimed */
+	struct cs_inflight local;	/* the record when there is no slot */
+};
+
+struct cs_phase_data {
+	u64 start;
+	struct cs_inflight *slot;
+};
+
+static inline struct cs_inflight *slot_find(void)
+{
+	unsigned int h = hash_ptr(current, 32), i;
+
+	for (i = 0; i < CS_WINDOW; i++) {
+		struct cs_inflight *s = &inflight[(h + i) & inflight_mask];
+
+		if (READ_ONCE(s->owner) == current)
+			return s;
+	}
+	return NULL;
+}
+
+static inline struct cs_inflight *slot_claim(void)
+{
+	unsigned int h = hash_ptr(current, 32), i;
+
+	for (i = 0; i < CS_WINDOW; i++) {
+		struct cs_inflight *s = &inflight[(h + i) & inflight_mask];
+
+		/* Orders our later writes to the slot after winning it. */
+		if (!READ_ONCE(s->owner) && !cmpxchg_acquire(&s->owner, NULL, current))
+			return s;
+	}
+	return NULL;
+}
+
+static inline void slot_release(struct cs_inflight *s)
+{
+	/* Our accesses to the slot complete before another task can own it. */
+	smp_store_release(&s->owner, NULL);
+}
+
+/*
+ * A re-entrancy guard: a clonestat handler interrupted by another (a probe
+ * placed on something a handler calls) counts a drop instead of recursing.
+ * Handlers run with preemption disabled, so the CPU cannot change.
+ */
+static inline bool cs_enter(void)
+{
+	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
+		this_cpu_dec(cs_cpu->nest);
+		this_cpu_inc(cs_cpu->drops[CS_DROP_NESTED]);
+		return false;
+	}
+	return true;
+}
+
+static inline void cs_exit(void)
+{
+	this_cpu_dec(cs_cpu->nest);
+}
+
+static u8 cs_classify(u64 flags, const struct kernel_clone_args *args)
+{
+	if (cs_args_kthread(args) || cs_args_idle(args))
+		return CS_KTHREAD;
+	if (cs_args_io_thread(args) || cs_args_user_worker(args))
+		return CS_WORKER;
+	if (flags & CS_NEW_FLAGS)
+		return CS_NS;
+	if (flags & CLONE_THREAD)
+		return CS_THREAD;
+	if (flags & CLONE_VFORK)
+		return CS_VFORK;
+	if (flags & CLONE_VM)
+		return CS_SHARED_VM;
+	if (flags & CS_SHARE_FLAGS)
+		return CS_OTHER;
+	return CS_FORK;
+}
+
+static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *args)
+{
+	struct mm_struct *mm = current->mm;
+
+	s->start = local_clock();
+	s->wake = 0;
+	s->phase_copy = 0;
+	s->phase_mm = 0;
+	s->flags = args->flags;
+	s->exit_signal = args->exit_signal;
+	s->class = cs_classify(s->flags, args);
+	s->child = 0;
+	s->direct = false;
+	/* The mm is copied: fork cost grows with the parent's mappings. */
+	s->has_size = mm && !(s->flags & CLONE_VM) && !(current->flags & PF_KTHREAD);
+	s->parent_kib = mm ? READ_ONCE(mm->total_vm) << (PAGE_SHIFT - 10) : 0;
+}
+
+static void slot_finish(const struct cs_inflight *s, int result)
+{
+	u64 now = local_clock(), end, lat, mm, copy;
+	struct cs_record r = {
+		.flags = s->flags,
+		.parent_kib = s->parent_kib,
+		.child = result < 0 ? 0 : s->child,
+		.result = result < 0 ? result : 0,
+		.exit_signal = s->exit_signal,
+		.class = s->class,
+		.has_size = s->has_size,
+	};
+
+	/*
+	 * The cost ends at the child's wakeup; a failed call's at its return.
+	 * local_clock() may step back a little between CPUs: clamp at 0.
+	 */
+	end = s->wake ? s->wake : now;
+	lat = end > s->start ? end - s->start : 0;
+	mm = min(s->phase_mm, lat);
+	copy = min(s->phase_copy, lat);
+	r.lat = lat;
+	r.phase[CS_PH_MM] = mm;
+	r.phase[CS_PH_COPY] = copy > mm ? copy - mm : 0;
+	r.phase[CS_PH_REST] = lat - max(copy, mm);
+	if (s->wake && (s->flags & CLONE_VFORK) && now > s->wake)
+		r.vfork_blocked = now - s->wake;
+	cs_record(&r);
+}
+
+/* kernel_clone(struct kernel_clone_args *args) */
+static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kernel_clone_args *args = (void *)regs_get_kernel_argument(regs, 0);
+	struct cs_clone_data *d = (void *)ri->data;
+
+	d->slot = NULL;
+	if (!cs_enter()) {
+		d->local.start = 0;	/* counted as a drop: no record */
+		return 0;
+	}
+	this_cpu_inc(cs_cpu->calls);
+	if (current->flags & PF_KTHREAD)
+		this_cpu_inc(cs_cpu->calls_kthread);
+	d->slot = slot_claim();
+	if (!d->slot) {
+		this_cpu_inc(cs_cpu->drops[CS_DROP_INFLIGHT]);
+		slot_start(&d->local, args);
+	} else {
+		slot_start(d->slot, args);
+	}
+	cs_exit();
+	return 0;
+}
+
+static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct cs_clone_data *d = (void *)ri->data;
+	/* kernel_clone() returns pid_t: only the low 32 bits of the register. */
+	pid_t ret = (pid_t)regs_return_value(regs);
+	struct cs_inflight *s = d->slot ? d->slot : &d->local;
+
+	if (!d->slot && !d->local.start)
+		return 0;
+	if (!cs_enter()) {
+		if (d->slot)
+			slot_release(d->slot);
+		return 0;
+	}
+	if (ret < 0)
+		this_cpu_inc(cs_cpu->failed);
+	else
+		this_cpu_inc(cs_cpu->ok);
+	slot_finish(s, ret);
+	if (d->slot)
+		slot_release(d->slot);
+	cs_exit();
+	return 0;
+}
+
+/*
+ * copy_process(struct pid *pid, int trace, int node,
+ *              struct kernel_clone_args *args)
+ */
+static int copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kernel_clone_args *args = (void *)regs_get_kernel_argument(regs, 3);
+	struct cs_phase_data *d = (void *)ri->data;
+
+	d->slot = NULL;
+	if (!cs_enter())
+		return 0;
+	d->slot = slot_find();
+	/*
+	 * No kernel_clone() around it: a worker or an idle thread, made by
+	 * copy_process() alone.  Anything else without a slot is a clone
+	 * whose own probe could not claim one, and is counted there.
+	 */
+	if (!d->slot && (cs_args_io_thread(args) || cs_args_user_worker(args) ||
+			 cs_args_idle(args))) {
+		d->slot = slot_claim();
+		if (d->slot) {
+			slot_start(d->slot, args);
+			d->slot->direct = true;
+		} else {
+			this_cpu_inc(cs_cpu->drops[CS_DROP_INFLIGHT]);
+		}
+	}
+	d->start = local_clock();
+	cs_exit();
+	return 0;
+}
+
+static int copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct cs_phase_data *d = (void *)ri->data;
+	struct cs_inflight *s = d->slot;
+	u64 now;
+
+	if (!s)
+		return 0;
+	if (!cs_enter()) {
+		if (s->direct)
+			slot_release(s);
+		return 0;
+	}
+	now = local_clock();
+	if (now > d->start)
+		s->phase_copy += now - d->start;
+	if (s->direct) {
+		struct task_struct *p = (void *)regs_return_value(regs);
+
+		this_cpu_inc(cs_cpu->direct);
+		if (!IS_ERR(p))
+			s->child = task_pid_nr(p);
+		/* Its cost is copy_process()'s: it ends here. */
+		s->wake = now;
+		slot_finish(s, IS_ERR(p) ? PTR_ERR(p) : 0);
+		slot_release(s);
+	}
+	cs_exit();
+	return 0;
+}
+
+/* dup_mmap() or copy_page_range(): the memory-map copy. */
+static int mm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct cs_phase_data *d = (void *)ri->data;
+
+	d->slot = NULL;
+	if (!cs_enter())
+		return 0;
+	d->slot = slot_find();
+	d->start = local_clock();
+	cs_exit();
+	return 0;
+}
+
+static int mm_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct cs_phase_data *d = (void *)ri->data;
+	u64 now;
+
+	if (!d->slot)
+		return 0;
+	now = local_clock();
+	if (now > d->start)
+		d->slot->phase_mm += now - d->start;
+	return 0;
+}
+
+/* wake_up_new_task(struct task_struct *p) */
+static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct task_struct *p = (void *)regs_get_kernel_argument(regs, 0);
+	struct cs_inflight *s;
+
+	if (!cs_enter())
+		return 0;
+	s = slot_find();
+	if (s && !s->direct) {
+		s->wake = local_clock();
+		s->child = task_pid_nr(p);
+	}
+	cs_exit();
+	return 0;
+}
+
+static struct kretprobe clone_probe = {
+	.entry_handler	= clone_entry,
+	.handler	= clone_return,
+	.data_size	= sizeof(struct cs_clone_data),
+};
+
+static struct kretprobe copy_probe = {
+	.kp.symbol_name	= "copy_process",
+	.entry_handler	= copy_entry,
+	.handler	= copy_return,
+	.data_size	= sizeof(struct cs_phase_data),
+};
+
+/* The first of these that can be probed times the memory-map copy. */
+static const char *const mm_symbols[] = { "dup_mmap", "copy_page_range" };
+static struct kretprobe mm_probe = {
+	.entry_handler	= mm_entry,
+	.handler	= mm_return,
+	.data_size	= sizeof(struct cs_phase_data),
+};
+
+static bool mm_probe_on;
+static int mm_probe_err;
+
+static struct kprobe wake_probe = {
+	.symbol_name	= "wake_up_new_task",
+	.pre_handler	= wake_pre,
+};
+
+static int register_mm_probe(void)
+{
+	unsigned int i;
+	int ret = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(mm_symbols); i++) {
+		memset(&mm_probe.kp, 0, sizeof(mm_probe.kp));
+		mm_probe.kp.symbol_name = mm_symbols[i];
+		mm_probe.maxactive = cs_max_inflight;
+		ret = register_kretprobe(&mm_probe);
+		if (!ret)
+			return 0;
+	}
+	return ret;
+}
+
+int cs_probes_register(void)
+{
+	int ret;
+
+	inflight = kvcalloc(cs_max_inflight, sizeof(*inflight), GFP_KERNEL);
+	if (!inflight)
+		return -ENOMEM;
+	inflight_mask = cs_max_inflight - 1;
+
+	/*
+	 * Inner probes first, so that the clone probe never sees a creation
+	 * the phase probes missed the start of.
+	 */
+	ret = register_kprobe(&wake_probe);
+	if (ret < 0) {
+		pr_err("cannot probe %s: error %d\n", wake_probe.symbol_name, ret);
+		goto out_free_inflight;
+	}
+	copy_probe.maxactive = cs_max_inflight;
+	ret = register_kretprobe(&copy_probe);
+	if (ret < 0) {
+		pr_err("cannot probe %s: error %d\n", copy_probe.kp.symbol_name, ret);
+		goto out_unregister_wake;
+	}
+	/* Without an mm probe the phases lack their split: not fatal. */
+	mm_probe_err = register_mm_probe();
+	mm_probe_on = !mm_probe_err;
+	if (!mm_probe_on)
+		pr_warn("no memory-map copy probe (error %d): mm phase not measured\n",
+			mm_probe_err);
+
+	clone_probe.kp.symbol_name = clone_symbol;
+	clone_probe.maxactive = cs_max_inflight;
+	ret = register_kretprobe(&clone_probe);
+	if (ret < 0) {
+		pr_err("cannot probe %s: error %d\n", clone_symbol, ret);
+		goto out_unregister_mm;
+	}
+	return 0;
+
+out_unregister_mm:
+	if (mm_probe_on)
+		unregister_kretprobe(&mm_probe);
+	unregister_kretprobe(&copy_probe);
+out_unregister_wake:
+	unregister_kprobe(&wake_probe);
+out_free_inflight:
+	kvfree(inflight);
+	return ret;
+}
+
+void cs_probes_unregister(void)
+{
+	/* Outer probe first: no new creation starts being followed. */
+	unregister_kretprobe(&clone_probe);
+	if (mm_probe_on)
+		unregister_kretprobe(&mm_probe);
+	unregister_kretprobe(&copy_probe);
+	unregister_kprobe(&wake_probe);
+	/* unregister_*probe() waited for running handlers. */
+	kvfree(inflight);
+}
+
+void cs_probes_show(struct seq_file *m)
+{
+	seq_puts(m, "# probe              role         missed\n");
+	seq_printf(m, "%-20s %-12s %6d\n", clone_symbol, "clone",
+		   READ_ONCE(clone_probe.nmissed));
+	seq_printf(m, "%-20s %-12s %6d\n", copy_probe.kp.symbol_name, "phase_copy",
+		   READ_ONCE(copy_probe.nmissed));
+	if (mm_probe_on)
+		seq_printf(m, "%-20s %-12s %6d\n", mm_probe.kp.symbol_name,
+			   "phase_mm", READ_ONCE(mm_probe.nmissed));
+	else
+		seq_printf(m, "# no memory-map copy probe: error %d on %s\n",
+			   mm_probe_err, mm_symbols[ARRAY_SIZE(mm_symbols) - 1]);
+	seq_printf(m, "%-20s %-12s %6s\n", wake_probe.symbol_name, "wakeup", "-");
+}
+
+void cs_probes_counters(struct seq_file *m)
+{
+	seq_printf(m, "missed.kernel_clone %d\n", READ_ONCE(clone_probe.nmissed));
+	seq_printf(m, "missed.copy_process %d\n", READ_ONCE(copy_probe.nmissed));
+	seq_printf(m, "missed.mm_copy %d\n",
+		   mm_probe_on ? READ_ONCE(mm_probe.nmissed) : 0);
+	seq_printf(m, "mm_copy_probe %s\n",
+		   mm_probe_on ? mm_probe.kp.symbol_name : "none");
+}

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/clonestat: the per-CPU buffers, summed and merged when read.
+ * Format version CLONESTAT_FORMAT_VERSION, documented in README.md: a
+ * person reads the sections, a script the "counters" section at the end.
+ */
+
+#include <linux/err.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+#include <linux/sort.h>
+
+#include "clonestat.h"
+
+const char *const cs_class_names[CS_NR_CLASSES] = {
+	[CS_FORK] = "fork",
+	[CS_VFORK] = "vfork",
+	[CS_THREAD] = "thread",
+	[CS_SHARED_VM] = "shared_vm",
+	[CS_NS] = "namespace",
+	[CS_KTHREAD] = "kthread",
+	[CS_WORKER] = "worker",
+	[CS_OTHER] = "other",
+};
+
+static const char *const cs_phase_names[CS_NR_PHASES] = {
+	[CS_PH_COPY] = "copy_ns",
+	[CS_PH_MM] = "mm_ns",
+	[CS_PH_REST] = "rest_ns",
+};
+
+static const char *const cs_drop_names[CS_NR_DROPS] = {
+	[CS_DROP_NESTED] = "nested",
+	[CS_DROP_INFLIGHT] = "inflight",
+};
+
+/* Clone flag names by bit, from include/uapi/linux/sched.h (7.2's). */
+static const char *const cs_flag_names[CS_NR_FLAGS] = {
+	[7] = "CLONE_NEWTIME",
+	[8] = "CLONE_VM",
+	[9] = "CLONE_FS",
+	[10] = "CLONE_FILES",
+	[11] = "CLONE_SIGHAND",
+	[12] = "CLONE_PIDFD",
+	[13] = "CLONE_PTRACE",
+	[14] = "CLONE_VFORK",
+	[15] = "CLONE_PARENT",
+	[16] = "CLONE_THREAD",
+	[17] = "CLONE_NEWNS",
+	[18] = "CLONE_SYSVSEM",
+	[19] = "CLONE_SETTLS",
+	[20] = "CLONE_PARENT_SETTID",
+	[21] = "CLONE_CHILD_CLEARTID",
+	[22] = "CLONE_DETACHED",
+	[23] = "CLONE_UNTRACED",
+	[24] = "CLONE_CHILD_SETTID",
+	[25] = "CLONE_NEWCGROUP",
+	[26] = "CLONE_NEWUTS",
+	[27] = "CLONE_NEWIPC",
+	[28] = "CLONE_NEWUSER",
+	[29] = "CLONE_NEWPID",
+	[30] = "CLONE_NEWNET",
+	[31] = "CLONE_IO",
+	[32] = "CLONE_CLEAR_SIGHAND",
+	[33] = "CLONE_INTO_CGROUP",
+	[34] = "CLONE_AUTOREAP",
+	[35] = "CLONE_NNP",
+	[36] = "CLONE_PIDFD_AUTOKILL",
+	[37] = "CLONE_EMPTY_MNTNS",
+};
+
+/* All CPUs' counters added up (the max fields: the largest). */
+struct cs_sum {
+	struct cs_cpu c;
+	unsigned int nr_entries;	/* task entries of all CPUs, unmerged */
+	unsigned int nr_tasks;		/* ... merged: one row a process */
+	unsigned int nr_worst;
+	struct cs_task *tasks;
+	struct cs_worst *worst;
+};
+
+static void cs_sum_counters(struct cs_cpu *s)
+{
+	unsigned int i, j, k;
+	int cpu;
+
+	memset(s, 0, sizeof(*s));
+	for_each_possible_cpu(cpu) {
+		const struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
+
+		s->calls += READ_ONCE(c->calls);
+		s->calls_kthread += READ_ONCE(c->calls_kthread);
+		s->ok += READ_ONCE(c->ok);
+		s->failed += READ_ONCE(c->failed);
+		s->direct += READ_ONCE(c->direct);
+		s->task_inserts += READ_ONCE(c->task_inserts);
+		s->task_evictions += READ_ONCE(c->task_evictions);
+		s->vfork_blocked_sum += READ_ONCE(c->vfork_blocked_sum);
+		for (i = 0; i < CS_NR_DROPS; i++)
+			s->drops[i] += READ_ONCE(c->drops[i]);
+		for (i = 0; i < CS_NR_CLASSES; i++) {
+			s->class_calls[i] += READ_ONCE(c->class_calls[i]);
+			s->class_failed[i] += READ_ONCE(c->class_failed[i]);
+			s->class_lat_sum[i] += READ_ONCE(c->class_lat_sum[i]);
+			s->class_lat_max[i] = max(s->class_lat_max[i],
+						  READ_ONCE(c->class_lat_max[i]));
+			for (j = 0; j < CS_NR_PHASES; j++)
+				s->class_phase[i][j] += READ_ONCE(c->class_phase[i][j]);
+			for (k = 0; k < CS_NR_BUCKETS; k++)
+				s->lat_hist[i][k] += READ_ONCE(c->lat_hist[i][k]);
+		}
+		for (k = 0; k < CS_NR_BUCKETS; k++)
+			s->vfork_blocked_hist[k] += READ_ONCE(c->vfork_blocked_hist[k]);
+		for (k = 0; k < CS_NR_SIZES; k++) {
+			s->size_count[k] += READ_ONCE(c->size_count[k]);
+			s->size_lat_sum[k] += READ_ONCE(c->size_lat_sum[k]);
+			s->size_lat_max[k] = max(s->size_lat_max[k],
+						 READ_ONCE(c->size_lat_max[k]));
+		}
+		for (k = 0; k < CS_NR_FLAGS; k++)
+			s->flag_count[k] += READ_ONCE(c->flag_count[k]);
+		for (k = 0; k < CS_NR_SIGNALS; k++)
+			s->signal_count[k] += READ_ONCE(c->signal_count[k]);
+		for (k = 0; k < CS_NR_ERRNO; k++)
+			s->err_count[k] += READ_ONCE(c->err_count[k]);
+	}
+}
+
+static int cs_task_cmp_key(const void *a, const void *b)
+{
+	const struct cs_task *x = a, *y = b;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return 0;
+}
+
+static u32 cs_task_total(const struct cs_task *t)
+{
+	u32 sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < CS_NR_CLASSES; i++)
+		sum += t->calls[i];
+	return sum;
+}
+
+static int cs_task_cmp_busy(const void *a, const void *b)
+{
+	u32 x = cs_task_total(a), y = cs_task_total(b);
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return cs_task_cmp_key(a, b);
+}
+
+static int cs_worst_cmp(const void *a, const void *b)
+{
+	const struct cs_worst *x = a, *y = b;
+
+	if (x->lat != y->lat)
+		return x->lat > y->lat ? -1 : 1;
+	return 0;
+}
+
+/* Copy every CPU's task rows, merge the rows of one process. */
+static int cs_collect_tasks(struct cs_sum *s)
+{
+	unsigned int n = 0, i, out;
+	int cpu;
+
+	s->tasks = kvmalloc_array(num_possible_cpus() * cs_task_slots,
+				  sizeof(*s->tasks), GFP_KERNEL);
+	if (!s->tasks)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		const struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
+
+		for (i = 0; i < cs_task_slots; i++) {
+			const struct cs_task *e = &c->tasks[i];
+			struct cs_task *d = &s->tasks[n];
+			unsigned int seq;
+
+			do {
+				seq = read_seqcount_begin(&e->seq);
+				memcpy(d, e, sizeof(*d));
+			} while (read_seqcount_retry(&e->seq, seq));
+			if (d->tgid)
+				n++;
+		}
+	}
+	s->nr_entries = n;
+	sort(s->tasks, n, sizeof(*s->tasks), cs_task_cmp_key, NULL);
+	for (i = 0, out = 0; i < n; i++) {
+		struct cs_task *d = &s->tasks[out];
+		const struct cs_task *e = &s->tasks[i];
+		unsigned int k;
+
+		if (out && !cs_task_cmp_key(&s->tasks[out - 1], e)) {
+			d = &s->tasks[out - 1];
+			for (k = 0; k < CS_NR_CLASSES; k++)
+				d->calls[k] += e->calls[k];
+			d->lat_sum += e->lat_sum;
+			d->lat_max = max(d->lat_max, e->lat_max);
+			continue;
+		}
+		if (out != i)
+			memcpy(d, e, sizeof(*d));
+		out++;
+	}
+	sort(s->tasks, out, sizeof(*s->tasks), cs_task_cmp_busy, NULL);
+	s->nr_tasks = out;
+	return 0;
+}
+
+static int cs_collect_worst(struct cs_sum *s)
+{
+	unsigned int n = 0, i;
+	int cpu;
+
+	s->worst = kvmalloc_array(num_possible_cpus() * cs_worst_slots,
+				  sizeof(*s->worst), GFP_KERNEL);
+	if (!s->worst)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		const struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
+
+		for (i = 0; i < cs_worst_slots; i++) {
+			const struct cs_worst *e = &c->worst[i];
+			struct cs_worst *d = &s->worst[n];
+			unsigned int seq;
+
+			do {
+				seq = read_seqcount_begin(&e->seq);
+				memcpy(d, e, sizeof(*d));
+			} while (read_seqcount_retry(&e->seq, seq));
+			if (d->lat)
+				n++;
+		}
+	}
+	sort(s->worst, n, sizeof(*s->worst), cs_worst_cmp, NULL);
+	s->nr_worst = min(n, cs_worst_slots);
+	return 0;
+}
+
+static const char *cs_flag_name(unsigned int bit, char *buf, size_t len)
+{
+	if (cs_flag_names[bit])
+		return cs_flag_names[bit];
+	snprintf(buf, len, "bit%u", bit);
+	return buf;
+}
+
+/* "EINVAL" for 22 (or "22" without CONFIG_SYMBOLIC_ERRNAME). */
+static const char *cs_errno_name(unsigned int err, char *buf, size_t len)
+{
+	if (!err)
+		return "other";
+	snprintf(buf, len, "%pe", ERR_PTR(-(long)err));
+	return buf[0] == '-' ? buf + 1 : buf;
+}
+
+static u64 cs_avg(u64 sum, unsigned long n)
+{
+	return n ? div64_u64(sum, n) : 0;
+}
+
+static u64 cs_bucket_lo(unsigned int b)
+{
+	return b ? 1ULL << (b - 1) : 0;
+}
+
+static u64 cs_bucket_hi(unsigned int b)
+{
+	return b ? (1ULL << b) - 1 : 0;
+}
+
+#define CS_BAR_WIDTH	40
+
+/* A log2 histogram as bars, from its first to its last non-empty bucket. */
+static void cs_show_hist(struct seq_file *m, const char *title,
+			 const unsigned long *hist, unsigned int nr)
+{
+	unsigned long most = 0;
+	int first = -1, last = -1, b;
+
+	for (b = 0; b < nr; b++) {
+		if (!hist[b])
+			continue;
+		if (first < 0)
+			first = b;
+		last = b;
+		most = max(most, hist[b]);
+	}
+	if (first < 0)
+		return;
+	seq_printf(m, "\nsection %s\n", title);
+	seq_printf(m, "# %-31s %10s  distribution\n", "ns", "count");
+	for (b = first; b <= last; b++) {
+		unsigned int w = most ? div64_u64((u64)hist[b] * CS_BAR_WIDTH, most) : 0;
+
+		if (hist[b] && !w)
+			w = 1;
+		seq_printf(m, "%15llu .. %-15llu %10lu  |%.*s%*s|\n",
+			   cs_bucket_lo(b), cs_bucket_hi(b), hist[b], w,
+			   "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@", CS_BAR_WIDTH - w, "");
+	}
+}
+
+static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
+{
+	const struct cs_cpu *c = &s->c;
+	char buf[32], title[32];
+	unsigned int i, k;
+
+	seq_puts(m, "\nsection classes\n");
+	seq_printf(m, "# %-10s %10s %8s %12s %12s %12s %12s %12s\n", "class",
+		   "calls", "failed", "avg_ns", "max_ns", "avg_copy_ns",
+		   "avg_mm_ns", "avg_rest_ns");
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		unsigned long n = c->class_calls[i];
+
+		seq_printf(m, "%-12s %10lu %8lu %12llu %12llu %12llu %12llu %12llu\n",
+			   cs_class_names[i], n, c->class_failed[i],
+			   cs_avg(c->class_lat_sum[i], n), c->class_lat_max[i],
+			   cs_avg(c->class_phase[i][CS_PH_COPY], n),
+			   cs_avg(c->class_phase[i][CS_PH_MM], n),
+			   cs_avg(c->class_phase[i][CS_PH_REST], n));
+	}
+
+	seq_puts(m, "\nsection flags\n");
+	seq_printf(m, "# %-22s %10s\n", "flag", "count");
+	for (k = 0; k < CS_NR_FLAGS; k++)
+		if (c->flag_count[k])
+			seq_printf(m, "%-24s %10lu\n", cs_flag_name(k, buf, sizeof(buf)),
+				   c->flag_count[k]);
+	seq_puts(m, "\nsection exit_signals\n");
+	seq_printf(m, "# %-22s %10s\n", "signal (not SIGCHLD)", "count");
+	for (k = 0; k < CS_NR_SIGNALS; k++)
+		if (c->signal_count[k])
+			seq_printf(m, "%-24u %10lu\n", k, c->signal_count[k]);
+	seq_puts(m, "\nsection errors\n");
+	seq_printf(m, "# %-22s %10s\n", "errno", "count");
+	for (k = 0; k < CS_NR_ERRNO; k++)
+		if (c->err_count[k])
+			seq_printf(m, "%-24s %10lu\n", cs_errno_name(k, buf, sizeof(buf)),
+				   c->err_count[k]);
+
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		snprintf(title, sizeof(title), "latency %s", cs_class_names[i]);
+		cs_show_hist(m, title, c->lat_hist[i], CS_NR_BUCKETS);
+	}
+	cs_show_hist(m, "vfork_blocked", c->vfork_blocked_hist, CS_NR_BUCKETS);
+
+	seq_puts(m, "\nsection parent_size\n");
+	seq_printf(m, "# %-31s %10s %12s %12s\n", "parent_vm_kib", "forks",
+		   "avg_ns", "max_ns");
+	for (k = 0; k < CS_NR_SIZES; k++)
+		if (c->size_count[k])
+			seq_printf(m, "%15llu .. %-15llu %10lu %12llu %12llu\n",
+				   cs_bucket_lo(k), cs_bucket_hi(k), c->size_count[k],
+				   cs_avg(c->size_lat_sum[k], c->size_count[k]),
+				   c->size_lat_max[k]);
+
+	seq_puts(m, "\nsection tasks\n");
+	seq_printf(m, "# %-8s %-16s", "tgid", "comm");
+	for (i = 0; i < CS_NR_CLASSES; i++)
+		seq_printf(m, " %9s", cs_class_names[i]);
+	seq_printf(m, " %14s %12s\n", "lat_sum_ns", "lat_max_ns");
+	for (k = 0; k < s->nr_tasks; k++) {
+		const struct cs_task *t = &s->tasks[k];
+
+		seq_printf(m, "%-10d %-16s", t->tgid, t->comm);
+		for (i = 0; i < CS_NR_CLASSES; i++)
+			seq_printf(m, " %9u", t->calls[i]);
+		seq_printf(m, " %14llu %12llu\n", t->lat_sum, t->lat_max);
+	}
+
+	seq_puts(m, "\nsection worst\n");
+	seq_printf(m, "# %-10s %10s %10s %10s %8s %8s %-16s %-10s %-8s %-18s %13s\n",
+		   "lat_ns", "copy_ns", "mm_ns", "rest_ns", "pid", "tgid", "comm",
+		   "class", "result", "flags", "parent_kib");
+	for (k = 0; k < s->nr_worst; k++) {
+		const struct cs_worst *w = &s->worst[k];
+
+		seq_printf(m, "%-12llu %10llu %10llu %10llu %8d %8d %-16s %-10s %-8d %#-18llx %13llu\n",
+			   w->lat, w->phase[CS_PH_COPY], w->phase[CS_PH_MM],
+			   w->phase[CS_PH_REST], w->pid, w->tgid, w->comm,
+			   cs_class_names[w->class], w->result, w->flags,
+			   w->parent_kib);
+	}
+}
+
+static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
+{
+	const struct cs_cpu *c = &s->c;
+	char buf[32];
+	unsigned int i, k;
+
+	seq_puts(m, "\nsection counters\n");
+	seq_printf(m, "calls %lu\n", c->calls);
+	seq_printf(m, "calls_user %lu\n", c->calls - c->calls_kthread);
+	seq_printf(m, "calls_kthread %lu\n", c->calls_kthread);
+	seq_printf(m, "ok %lu\n", c->ok);
+	seq_printf(m, "failed %lu\n", c->failed);
+	seq_printf(m, "direct %lu\n", c->direct);
+	cs_probes_counters(m);
+	for (i = 0; i < CS_NR_DROPS; i++)
+		seq_printf(m, "drops.%s %lu\n", cs_drop_names[i], c->drops[i]);
+	seq_printf(m, "tasks.inserts %lu\n", c->task_inserts);
+	seq_printf(m, "tasks.evictions %lu\n", c->task_evictions);
+	seq_printf(m, "tasks.entries %u\n", s->nr_entries);
+	seq_printf(m, "tasks.rows %u\n", s->nr_tasks);
+	seq_printf(m, "tasks.capacity %u\n", num_possible_cpus() * cs_task_slots);
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		const char *n = cs_class_names[i];
+
+		seq_printf(m, "class.%s.calls %lu\n", n, c->class_calls[i]);
+		seq_printf(m, "class.%s.failed %lu\n", n, c->class_failed[i]);
+		seq_printf(m, "class.%s.lat_sum_ns %llu\n", n, c->class_lat_sum[i]);
+		seq_printf(m, "class.%s.lat_max_ns %llu\n", n, c->class_lat_max[i]);
+		for (k = 0; k < CS_NR_PHASES; k++)
+			seq_printf(m, "class.%s.%s %llu\n", n, cs_phase_names[k],
+				   c->class_phase[i][k]);
+	}
+	for (k = 0; k < CS_NR_FLAGS; k++)
+		if (c->flag_count[k])
+			seq_printf(m, "flag.%s %lu\n", cs_flag_name(k, buf, sizeof(buf)),
+				   c->flag_count[k]);
+	for (k = 0; k < CS_NR_SIGNALS; k++)
+		if (c->signal_count[k])
+			seq_printf(m, "exit_signal.%u %lu\n", k, c->signal_count[k]);
+	for (k = 0; k < CS_NR_ERRNO; k++)
+		if (c->err_count[k])
+			seq_printf(m, "errno.%s %lu\n", cs_errno_name(k, buf, sizeof(buf)),
+				   c->err_count[k]);
+	for (i = 0; i < CS_NR_CLASSES; i++)
+		for (k = 0; k < CS_NR_BUCKETS; k++)
+			if (c->lat_hist[i][k])
+				seq_printf(m, "hist.latency.%s.%llu %lu\n", cs_class_names[i],
+					   cs_bucket_lo(k), c->lat_hist[i][k]);
+	seq_printf(m, "vfork_blocked_sum_ns %llu\n", c->vfork_blocked_sum);
+	for (k = 0; k < CS_NR_BUCKETS; k++)
+		if (c->vfork_blocked_hist[k])
+			seq_printf(m, "hist.vfork_blocked.%llu %lu\n", cs_bucket_lo(k),
+				   c->vfork_blocked_hist[k]);
+	for (k = 0; k < CS_NR_SIZES; k++) {
+		if (!c->size_count[k])
+			continue;
+		seq_printf(m, "size.%llu.forks %lu\n", cs_bucket_lo(k), c->size_count[k]);
+		seq_printf(m, "size.%llu.lat_sum_ns %llu\n", cs_bucket_lo(k),
+			   c->size_lat_sum[k]);
+		seq_printf(m, "size.%llu.lat_max_ns %llu\n", cs_bucket_lo(k),
+			   c->size_lat_max[k]);
+	}
+}
+
+static int clonestat_show(struct seq_file *m, void *v)
+{
+	struct cs_sum *s;
+	int ret;
+
+	s = kvzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	cs_sum_counters(&s->c);
+	ret = cs_collect_tasks(s);
+	if (!ret)
+		ret = cs_collect_worst(s);
+	if (ret)
+		goto out;
+
+	seq_printf(m, "clonestat version %d\n", CLONESTAT_FORMAT_VERSION);
+	seq_puts(m, "# Sums over all CPUs, read without stopping them: approximate while\n"
+		    "# tasks are being created, exact when none is.  Fields: README.md.\n");
+	seq_puts(m, "\nsection probes\n");
+	cs_probes_show(m);
+	cs_show_tables(m, s);
+	cs_show_counters(m, s);
+out:
+	kvfree(s->tasks);
+	kvfree(s->worst);
+	kvfree(s);
+	return ret;
+}
+
+static int clonestat_open(struct inode *inode, struct file *file)
+{
+	/* Room for the tables, so that show() rarely runs twice. */
+	size_t size = SZ_64K + (size_t)num_possible_cpus() *
+		      (cs_task_slots * 128 + cs_worst_slots * 160);
+
+	return single_open_size(file, clonestat_show, NULL, size);
+}
+
+static const struct proc_ops clonestat_proc_ops = {
+	.proc_open	= clonestat_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_release	= single_release,
+};
+
+static struct proc_dir_entry *clonestat_proc;
+
+int cs_proc_create(void)
+{
+	clonestat_proc = proc_create("clonestat", 0400, NULL, &clonestat_proc_ops);
+	return clonestat_proc ? 0 : -ENOMEM;
+}
+
+void cs_proc_remove(void)
+{
+	proc_remove(clonestat_proc);
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonestat per-CPU buffers.
+ *
+ *   CPU 0: struct cs_cpu     CPU 1: struct cs_cpu    ...
+ *     counters, histograms     counters, histograms
+ *     tasks[cs_task_slots]     tasks[cs_task_slots]
+ *     worst[cs_worst_slots]    worst[cs_worst_slots]
+ *
+ * The rule: a probe handler writes only the cs_cpu of the CPU it runs on,
+ * with preemption disabled (kprobe handlers run so), and never nests (see
+ * cs_enter()); a reader may read any CPU's at any time and never blocks a
+ * writer.  No lock, no allocation, no printk on the write side.
+ *
+ * Counters and histogram buckets are single machine words, incremented in
+ * place: a reader summing them while writers run gets an approximate
+ * total, never a torn word.
+ *
+ * Entries of tasks[] and worst[] are several words that must be read
+ * together.  Each has a seqcount, written only by its CPU: the writer
+ * makes it odd, writes the entry, makes it even (the write barriers of
+ * raw_write_seqcount_begin()/end() order the count against the entry's
+ * words); a reader copies the entry between read_seqcount_begin() and
+ * read_seqcount_retry() and retries a copy that a write overlapped.
+ *
+ * What cannot be recorded is counted: a task-table window full of other
+ * processes evicts the one with the fewest clones (task_evictions); the
+ * probes count their own drops (cs_drop) and kretprobe misses.
+ */
+
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/overflow.h>
+#include <linux/pid.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "clonestat.h"
+
+#define CS_TASK_WINDOW	8
+
+struct cs_cpu __percpu *cs_cpu;
+
+unsigned int cs_task_slots = 256;
+unsigned int cs_worst_slots = 16;
+
+static void cs_task_account(struct cs_cpu *c, const struct cs_record *r)
+{
+	struct task_struct *leader = current->group_leader;
+	pid_t tgid = task_tgid_nr(current);
+	u64 start = leader->start_time;
+	unsigned int h = hash_32(tgid, 32), i, victim = 0;
+	u32 victim_calls = U32_MAX;
+	struct cs_task *t = NULL;
+
+	for (i = 0; i < CS_TASK_WINDOW; i++) {
+		unsigned int idx = (h + i) & (cs_task_slots - 1);
+		struct cs_task *e = &c->tasks[idx];
+		u32 sum = 0;
+		unsigned int k;
+
+		if (e->tgid == tgid && e->start == start) {
+			t = e;
+			break;
+		}
+		if (!e->tgid) {
+			if (victim_calls)
+				victim = idx, victim_calls = 0;
+			continue;
+		}
+		for (k = 0; k < CS_NR_CLASSES; k++)
+			sum += e->calls[k];
+		if (sum < victim_calls)
+			victim = idx, victim_calls = sum;
+	}
+
+	if (!t) {
+		t = &c->tasks[victim];
+		raw_write_seqcount_begin(&t->seq);
+		if (t->tgid)
+			c->task_evictions++;
+		c->task_inserts++;
+		memset(t->calls, 0, sizeof(t->calls));
+		t->tgid = tgid;
+		t->start = start;
+		/* The leader may rename itself meanwhile: a torn name at worst. */
+		memcpy(t->comm, leader->comm, sizeof(t->comm));
+		t->comm[sizeof(t->comm) - 1] = '\0';
+		t->lat_sum = 0;
+		t->lat_max = 0;
+	} else {
+		raw_write_seqcount_begin(&t->seq);
+	}
+	t->calls[r->class]++;
+	t->lat_sum += r->lat;
+	if (r->lat > t->lat_max)
+		t->lat_max = r->lat;
+	raw_write_seqcount_end(&t->seq);
+}
+
+static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
+{
+	struct cs_worst *w = &c->worst[0];
+	unsigned int i;
+
+	for (i = 1; i < cs_worst_slots; i++)
+		if (c->worst[i].lat < w->lat)
+			w = &c->worst[i];
+	if (r->lat <= w->lat)
+		return;
+
+	raw_write_seqcount_begin(&w->seq);
+	w->lat = r->lat;
+	memcpy(w->phase, r->phase, sizeof(w->phase));
+	w->flags = r->flags;
+	w->parent_kib = r->parent_kib;
+	w->pid = r->child;
+	w->tgid = task_tgid_nr(current);
+	w->result = r->result;
+	w->class = r->class;
+	memcpy(w->comm, current->comm, sizeof(w->comm));
+	w->comm[sizeof(w->comm) - 1] = '\0';
+	raw_write_seqcount_end(&w->seq);
+}
+
+/* Called by the probes, in probe context, for every finished creation. */
+void cs_record(const struct cs_record *r)
+{
+	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
+	unsigned int b, i;
+	u64 flags;
+
+	c->class_calls[r->class]++;
+	if (r->result)
+		c->class_failed[r->class]++;
+	c->class_lat_sum[r->class] += r->lat;
+	if (r->lat > c->class_lat_max[r->class])
+		c->class_lat_max[r->class] = r->lat;
+	for (i = 0; i < CS_NR_PHASES; i++)
+		c->class_phase[r->class][i] += r->phase[i];
+	c->lat_hist[r->class][cs_log2_bucket(r->lat, CS_NR_BUCKETS)]++;
+
+	if (r->flags & CLONE_VFORK && r->vfork_blocked) {
+		c->vfork_blocked_hist[cs_log2_bucket(r->vfork_blocked, CS_NR_BUCKETS)]++;
+		c->vfork_blocked_sum += r->vfork_blocked;
+	}
+	if (r->has_size) {
+		b = cs_log2_bucket(r->parent_kib, CS_NR_SIZES);
+		c->size_count[b]++;
+		c->size_lat_sum[b] += r->lat;
+		if (r->lat > c->size_lat_max[b])
+			c->size_lat_max[b] = r->lat;
+	}
+	for (flags = r->flags; flags; flags &= flags - 1)
+		c->flag_count[__ffs64(flags)]++;
+	if (r->exit_signal != SIGCHLD && r->exit_signal >= 0 &&
+	    r->exit_signal < CS_NR_SIGNALS)
+		c->signal_count[r->exit_signal]++;
+	if (r->result)
+		c->err_count[-r->result < CS_NR_ERRNO ? -r->result : 0]++;
+
+	cs_task_account(c, r);
+	cs_worst_account(c, r);
+}
+
+int cs_buffers_alloc(void)
+{
+	int cpu;
+
+	cs_cpu = alloc_percpu(struct cs_cpu);
+	if (!cs_cpu)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
+		unsigned int i;
+
+		c->tasks = kvzalloc_node(array_size(cs_task_slots, sizeof(*c->tasks)),
+					 GFP_KERNEL, cpu_to_node(cpu));
+		c->worst = kvzalloc_node(array_size(cs_worst_slots, sizeof(*c->worst)),
+					 GFP_KERNEL, cpu_to_node(cpu));
+		if (!c->tasks || !c->worst)
+			goto out_free;
+		for (i = 0; i < cs_task_slots; i++)
+			seqcount_init(&c->tasks[i].seq);
+		for (i = 0; i < cs_worst_slots; i++)
+			seqcount_init(&c->worst[i].seq);
+	}
+	return 0;
+
+out_free:
+	cs_buffers_free();
+	return -ENOMEM;
+}
+
+void cs_buffers_free(void)
+{
+	int cpu;
+
+	if (!cs_cpu)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
+
+		kvfree(c->tasks);
+		kvfree(c->worst);
+	}
+	free_percpu(cs_cpu);
+	cs_cpu = NULL;
+}
