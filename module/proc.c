@@ -6,6 +6,7 @@
  */
 
 #include <linux/err.h>
+#include <linux/mm.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
