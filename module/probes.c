@@ -36,7 +36,7 @@
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/ptrace.h>
-#include <linux/sched/clock.h>
+#include <linux/timekeeping.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
@@ -44,6 +44,18 @@
 #include "compat.h"
 
 #define CS_WINDOW	16
+
+/*
+ * The clock: one creation's probes run on different CPUs (copy_process()
+ * sleeps), so it must agree across CPUs.  local_clock() may drift by up
+ * to a jiffy between CPUs where the TSC is not trusted; the fast
+ * monotonic clock does not, is lockless, and is what BPF programs read
+ * (bpf_ktime_get_ns()), so bpftrace's numbers compare with these.
+ */
+static inline u64 cs_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
 
 /* Flags that create a namespace; bit 37 is 7.2's CLONE_EMPTY_MNTNS. */
 #define CS_NEW_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
@@ -64,7 +76,7 @@ MODULE_PARM_DESC(clone_symbol, "Function probed for clone calls (default kernel_
 
 struct cs_inflight {
 	struct task_struct *owner;	/* NULL: free */
-	u64 start;			/* local_clock() at the first probe */
+	u64 start;			/* cs_now() at the first probe */
 	u64 wake;			/* ... at the child's wakeup, or 0 */
 	u64 phase_copy;			/* copy_process(), mm copy included */
 	u64 phase_mm;			/* the mm copy */
@@ -167,7 +179,7 @@ static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *ar
 {
 	struct mm_struct *mm = current->mm;
 
-	s->start = local_clock();
+	s->start = cs_now();
 	s->wake = 0;
 	s->phase_copy = 0;
 	s->phase_mm = 0;
@@ -183,7 +195,7 @@ static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *ar
 
 static void slot_finish(const struct cs_inflight *s, int result)
 {
-	u64 now = local_clock(), end, lat, mm, copy;
+	u64 now = cs_now(), end, lat, mm, copy;
 	struct cs_record r = {
 		.flags = s->flags,
 		.parent_kib = s->parent_kib,
@@ -196,7 +208,7 @@ static void slot_finish(const struct cs_inflight *s, int result)
 
 	/*
 	 * The cost ends at the child's wakeup; a failed call's at its return.
-	 * local_clock() may step back a little between CPUs: clamp at 0.
+	 * The clock is monotonic across CPUs; the clamps are for safety.
 	 */
 	end = s->wake ? s->wake : now;
 	lat = end > s->start ? end - s->start : 0;
@@ -289,7 +301,7 @@ static int copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			this_cpu_inc(cs_cpu->drops[CS_DROP_INFLIGHT]);
 		}
 	}
-	d->start = local_clock();
+	d->start = cs_now();
 	cs_exit();
 	return 0;
 }
@@ -307,7 +319,7 @@ static int copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 			slot_release(s);
 		return 0;
 	}
-	now = local_clock();
+	now = cs_now();
 	if (now > d->start)
 		s->phase_copy += now - d->start;
 	if (s->direct) {
@@ -334,7 +346,7 @@ static int mm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!cs_enter())
 		return 0;
 	d->slot = slot_find();
-	d->start = local_clock();
+	d->start = cs_now();
 	cs_exit();
 	return 0;
 }
@@ -346,7 +358,7 @@ static int mm_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!d->slot)
 		return 0;
-	now = local_clock();
+	now = cs_now();
 	if (now > d->start)
 		d->slot->phase_mm += now - d->start;
 	return 0;
@@ -362,7 +374,7 @@ static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	s = slot_find();
 	if (s && !s->direct) {
-		s->wake = local_clock();
+		s->wake = cs_now();
 		s->child = task_pid_nr(p);
 	}
 	cs_exit();

@@ -488,6 +488,13 @@ TEST(histograms_count_every_call)
 		EXPECT_EQ(get(s, "class.%s.calls", c), sum_prefix(s, prefix)) {
 			TH_LOG("class %s", c);
 		}
+		/*
+		 * Nothing is created in 0 ns: a zero is a clock that went back
+		 * between the CPUs a creation ran on (copy_process() sleeps).
+		 */
+		EXPECT_EQ(0, get0(s, "hist.latency.%s.0", c)) {
+			TH_LOG("class %s", c);
+		}
 		/* Each class's phases add up to its latency. */
 		EXPECT_EQ(get(s, "class.%s.lat_sum_ns", c),
 			  get(s, "class.%s.copy_ns", c) + get(s, "class.%s.mm_ns", c) +
