@@ -9,6 +9,7 @@
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/seqlock.h>
+#include <linux/timekeeping.h>
 #include <linux/types.h>
 
 #define CLONESTAT_FORMAT_VERSION	1
@@ -38,10 +39,40 @@ enum cs_phase {
 enum cs_drop {
 	CS_DROP_NESTED,		/* a clonestat probe hit inside another */
 	CS_DROP_INFLIGHT,	/* no free in-flight slot for a clone */
+	CS_DROP_CHILD,		/* no free slot to time a child's first run */
+	CS_DROP_BILL,		/* no free COW bill for a fork */
 	CS_NR_DROPS
 };
 
-#define CS_NR_BUCKETS		64	/* log2 buckets: [2^(i-1), 2^i) ns */
+/* The handlers, for the self-cost sampling. */
+enum cs_probe_id {
+	CS_P_CLONE_ENTRY,
+	CS_P_CLONE_RET,
+	CS_P_COPY_ENTRY,
+	CS_P_COPY_RET,
+	CS_P_MM_ENTRY,
+	CS_P_MM_RET,
+	CS_P_WAKE,
+	CS_P_FIRST_RUN,
+	CS_P_WP_ENTRY,
+	CS_P_WP_RET,
+	CS_P_WP_MARK,
+	CS_P_THP_RET,
+	CS_P_EXIT_MMAP,
+	CS_NR_PROBES
+};
+
+/* What a write fault on a private mapping did. */
+enum cs_cow_outcome {
+	CS_COW_NONE,		/* not known yet */
+	CS_COW_COPY,		/* a new page: copy-on-write */
+	CS_COW_REUSE,		/* the page was reused: nobody else had it */
+	CS_COW_OTHER,		/* neither could be told (userfaultfd, KSM...) */
+	CS_NR_COW
+};
+
+#define CS_SAMPLE_SHIFT		6	/* time 1 handler call in 64 */
+#define CS_NR_BUCKETS		48	/* log2 buckets: [2^(i-1), 2^i) */
 #define CS_NR_SIZES		40	/* log2 buckets of the parent's mapped KiB */
 #define CS_NR_ERRNO		134	/* errnos counted by name; above: errno 0 */
 #define CS_NR_FLAGS		64
@@ -54,8 +85,11 @@ struct cs_task {
 	u64 start;		/* the group leader's start_time */
 	char comm[TASK_COMM_LEN];
 	u32 calls[CS_NR_CLASSES];
+	u32 events;		/* creations and COW faults: the row's activity */
 	u64 lat_sum;
 	u64 lat_max;
+	u64 cow_copies;		/* COW copies in this process */
+	u64 cow_reuses;
 };
 
 /* One of the slowest creations seen. */
@@ -100,6 +134,26 @@ struct cs_cpu {
 	unsigned long err_count[CS_NR_ERRNO];
 	unsigned long task_inserts;
 	unsigned long task_evictions;
+	/* First run: [class][0: on the waking CPU, 1: elsewhere][bucket] */
+	unsigned long first_run_hist[CS_NR_CLASSES][2][CS_NR_BUCKETS];
+	u64 first_run_sum[CS_NR_CLASSES];
+	unsigned long first_run_killed;	/* a fatal signal before it ran */
+	/* COW faults on private mappings */
+	unsigned long cow_count[CS_NR_COW];
+	unsigned long cow_hist[CS_NR_BUCKETS];
+	u64 cow_sum;
+	unsigned long thp_reuse;
+	unsigned long thp_fallback;
+	/* COW bills of forks, closed at the child's exec or exit */
+	unsigned long bills_closed[CS_NR_CLASSES];
+	u64 bill_child_copies[CS_NR_CLASSES];
+	u64 bill_parent_copies[CS_NR_CLASSES];
+	unsigned long bill_hist[CS_NR_CLASSES][CS_NR_BUCKETS];
+	/* The handlers' own cost, sampled */
+	unsigned long probe_hits[CS_NR_PROBES];
+	unsigned long probe_sampled[CS_NR_PROBES];
+	u64 probe_ns[CS_NR_PROBES];
+	u64 sample_start;
 	struct cs_task *tasks;		/* cs_task_slots entries */
 	struct cs_worst *worst;		/* cs_worst_slots entries */
 };
@@ -126,6 +180,54 @@ struct cs_record {
 int cs_buffers_alloc(void);
 void cs_buffers_free(void);
 void cs_record(const struct cs_record *r);
+void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed);
+void cs_record_cow(enum cs_cow_outcome outcome, u64 lat);
+void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies);
+
+/*
+ * The clock: one creation's probes run on different CPUs (copy_process()
+ * sleeps), so it must agree across CPUs.  local_clock() may drift by up
+ * to a jiffy between CPUs where the TSC is not trusted; the fast
+ * monotonic clock does not, is lockless, and is what BPF programs read
+ * (bpf_ktime_get_ns()), so bpftrace's numbers compare with these.
+ */
+static inline u64 cs_now(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+/*
+ * Every handler runs between cs_enter() and cs_exit().  A re-entrancy
+ * guard: a clonestat handler interrupted by another (a probe placed on
+ * something a handler calls) counts a drop instead of recursing.  Handlers
+ * run with preemption disabled, so the CPU cannot change in between.
+ * One call in 2^CS_SAMPLE_SHIFT of each handler is timed.
+ */
+static inline bool cs_enter(enum cs_probe_id id)
+{
+	unsigned long hits;
+
+	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
+		this_cpu_dec(cs_cpu->nest);
+		this_cpu_inc(cs_cpu->drops[CS_DROP_NESTED]);
+		return false;
+	}
+	hits = this_cpu_inc_return(cs_cpu->probe_hits[id]);
+	this_cpu_write(cs_cpu->sample_start,
+		       hits & ((1UL << CS_SAMPLE_SHIFT) - 1) ? 0 : cs_now());
+	return true;
+}
+
+static inline void cs_exit(enum cs_probe_id id)
+{
+	u64 start = this_cpu_read(cs_cpu->sample_start);
+
+	if (start) {
+		this_cpu_add(cs_cpu->probe_ns[id], cs_now() - start);
+		this_cpu_inc(cs_cpu->probe_sampled[id]);
+	}
+	this_cpu_dec(cs_cpu->nest);
+}
 
 static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
 {
@@ -140,11 +242,20 @@ void cs_probes_unregister(void);
 void cs_probes_show(struct seq_file *m);
 void cs_probes_counters(struct seq_file *m);
 
+/* cow.c */
+int cs_cow_register(void);
+void cs_cow_unregister(void);
+void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 class);
+void cs_cow_show(struct seq_file *m);
+void cs_cow_counters(struct seq_file *m);
+
 /* proc.c */
 int cs_proc_create(void);
 void cs_proc_remove(void);
 
 extern const char *const cs_class_names[CS_NR_CLASSES];
+extern const char *const cs_probe_names[CS_NR_PROBES];
 extern unsigned int cs_max_inflight;
+extern unsigned int cs_cow_bills;
 
 #endif /* _CLONESTAT_H */

@@ -39,15 +39,20 @@ static int __init clonestat_init(void)
 
 	if (!cs_param_ok("task_slots", cs_task_slots, 16, 65536, true) ||
 	    !cs_param_ok("worst_slots", cs_worst_slots, 1, 256, false) ||
-	    !cs_param_ok("max_inflight", cs_max_inflight, 64, 65536, true))
+	    !cs_param_ok("max_inflight", cs_max_inflight, 64, 65536, true) ||
+	    !cs_param_ok("cow_bills", cs_cow_bills, 64, 1048576, true))
 		return -EINVAL;
 
 	ret = cs_buffers_alloc();
 	if (ret)
 		return ret;
-	ret = cs_probes_register();
+	/* COW first: the wakeup probe opens COW bills. */
+	ret = cs_cow_register();
 	if (ret)
 		goto out_free_buffers;
+	ret = cs_probes_register();
+	if (ret)
+		goto out_unregister_cow;
 	ret = cs_proc_create();
 	if (ret)
 		goto out_unregister_probes;
@@ -55,6 +60,8 @@ static int __init clonestat_init(void)
 
 out_unregister_probes:
 	cs_probes_unregister();
+out_unregister_cow:
+	cs_cow_unregister();
 out_free_buffers:
 	cs_buffers_free();
 	return ret;
@@ -65,6 +72,7 @@ static void __exit clonestat_exit(void)
 	/* Readers first, then writers, then what both use. */
 	cs_proc_remove();
 	cs_probes_unregister();
+	cs_cow_unregister();
 	cs_buffers_free();
 }
 

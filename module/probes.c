@@ -9,6 +9,8 @@
  *                               per VMA where dup_mmap() is inlined)
  *     wake_up_new_task(child)   kprobe: the fork's own cost ends here
  *     (CLONE_VFORK: waits for the child; that is "vfork blocked" time)
+ *   schedule_tail()             kprobe, in the child: its first run, timed
+ *                               from its wakeup (any new task, workers too)
  *
  * io_uring and user workers and idle threads are made by copy_process()
  * without kernel_clone(); their cost is copy_process()'s.
@@ -33,6 +35,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hash.h>
+#include <linux/sched/signal.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/ptrace.h>
@@ -44,18 +47,6 @@
 #include "compat.h"
 
 #define CS_WINDOW	16
-
-/*
- * The clock: one creation's probes run on different CPUs (copy_process()
- * sleeps), so it must agree across CPUs.  local_clock() may drift by up
- * to a jiffy between CPUs where the TSC is not trusted; the fast
- * monotonic clock does not, is lockless, and is what BPF programs read
- * (bpf_ktime_get_ns()), so bpftrace's numbers compare with these.
- */
-static inline u64 cs_now(void)
-{
-	return ktime_get_mono_fast_ns();
-}
 
 /* Flags that create a namespace; bit 37 is 7.2's CLONE_EMPTY_MNTNS. */
 #define CS_NEW_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
@@ -136,26 +127,6 @@ static inline void slot_release(struct cs_inflight *s)
 	smp_store_release(&s->owner, NULL);
 }
 
-/*
- * A re-entrancy guard: a clonestat handler interrupted by another (a probe
- * placed on something a handler calls) counts a drop instead of recursing.
- * Handlers run with preemption disabled, so the CPU cannot change.
- */
-static inline bool cs_enter(void)
-{
-	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
-		this_cpu_dec(cs_cpu->nest);
-		this_cpu_inc(cs_cpu->drops[CS_DROP_NESTED]);
-		return false;
-	}
-	return true;
-}
-
-static inline void cs_exit(void)
-{
-	this_cpu_dec(cs_cpu->nest);
-}
-
 static u8 cs_classify(u64 flags, const struct kernel_clone_args *args)
 {
 	if (cs_args_kthread(args) || cs_args_idle(args))
@@ -230,7 +201,7 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct cs_clone_data *d = (void *)ri->data;
 
 	d->slot = NULL;
-	if (!cs_enter()) {
+	if (!cs_enter(CS_P_CLONE_ENTRY)) {
 		d->local.start = 0;	/* counted as a drop: no record */
 		return 0;
 	}
@@ -244,7 +215,7 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	} else {
 		slot_start(d->slot, args);
 	}
-	cs_exit();
+	cs_exit(CS_P_CLONE_ENTRY);
 	return 0;
 }
 
@@ -257,7 +228,7 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!d->slot && !d->local.start)
 		return 0;
-	if (!cs_enter()) {
+	if (!cs_enter(CS_P_CLONE_RET)) {
 		if (d->slot)
 			slot_release(d->slot);
 		return 0;
@@ -269,7 +240,7 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	slot_finish(s, ret);
 	if (d->slot)
 		slot_release(d->slot);
-	cs_exit();
+	cs_exit(CS_P_CLONE_RET);
 	return 0;
 }
 
@@ -283,7 +254,7 @@ static int copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct cs_phase_data *d = (void *)ri->data;
 
 	d->slot = NULL;
-	if (!cs_enter())
+	if (!cs_enter(CS_P_COPY_ENTRY))
 		return 0;
 	d->slot = slot_find();
 	/*
@@ -302,7 +273,7 @@ static int copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		}
 	}
 	d->start = cs_now();
-	cs_exit();
+	cs_exit(CS_P_COPY_ENTRY);
 	return 0;
 }
 
@@ -314,7 +285,7 @@ static int copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!s)
 		return 0;
-	if (!cs_enter()) {
+	if (!cs_enter(CS_P_COPY_RET)) {
 		if (s->direct)
 			slot_release(s);
 		return 0;
@@ -333,7 +304,7 @@ static int copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		slot_finish(s, IS_ERR(p) ? PTR_ERR(p) : 0);
 		slot_release(s);
 	}
-	cs_exit();
+	cs_exit(CS_P_COPY_RET);
 	return 0;
 }
 
@@ -343,11 +314,11 @@ static int mm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct cs_phase_data *d = (void *)ri->data;
 
 	d->slot = NULL;
-	if (!cs_enter())
+	if (!cs_enter(CS_P_MM_ENTRY))
 		return 0;
 	d->slot = slot_find();
 	d->start = cs_now();
-	cs_exit();
+	cs_exit(CS_P_MM_ENTRY);
 	return 0;
 }
 
@@ -356,12 +327,43 @@ static int mm_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct cs_phase_data *d = (void *)ri->data;
 	u64 now;
 
-	if (!d->slot)
+	if (!d->slot || !cs_enter(CS_P_MM_RET))
 		return 0;
 	now = cs_now();
 	if (now > d->start)
 		d->slot->phase_mm += now - d->start;
+	cs_exit(CS_P_MM_RET);
 	return 0;
+}
+
+/*
+ * The children woken and not yet run, keyed by the child: the parent
+ * claims a slot in wake_up_new_task() and publishes the wakeup time with
+ * smp_store_release(); the child, in schedule_tail(), finds its slot,
+ * reads the time with smp_load_acquire() and releases the slot.  (The
+ * child cannot run before the wakeup's probe returns anyway.)
+ */
+struct cs_child {
+	struct task_struct *task;	/* NULL: free */
+	u64 wake;			/* 0: not published yet */
+	int waker_cpu;
+	u8 class;
+};
+
+static struct cs_child *children;
+
+static inline struct cs_child *child_find(struct task_struct *p, bool claim)
+{
+	unsigned int h = hash_ptr(p, 32), i;
+
+	for (i = 0; i < CS_WINDOW; i++) {
+		struct cs_child *c = &children[(h + i) & inflight_mask];
+
+		if (claim ? !READ_ONCE(c->task) && !cmpxchg_acquire(&c->task, NULL, p)
+			  : READ_ONCE(c->task) == p)
+			return c;
+	}
+	return NULL;
 }
 
 /* wake_up_new_task(struct task_struct *p) */
@@ -369,17 +371,65 @@ static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct task_struct *p = (void *)regs_get_kernel_argument(regs, 0);
 	struct cs_inflight *s;
+	struct cs_child *c;
+	u8 class;
 
-	if (!cs_enter())
+	if (!cs_enter(CS_P_WAKE))
 		return 0;
 	s = slot_find();
 	if (s && !s->direct) {
 		s->wake = cs_now();
 		s->child = task_pid_nr(p);
+		class = s->class;
+		/* A forked address space: its COW bill opens now. */
+		if (s->has_size && p->mm && p->mm != current->mm)
+			cs_cow_bill_open(p->mm, current->mm, class);
+	} else {
+		/* Made by copy_process() alone: a worker, or a kernel thread. */
+		class = p->flags & PF_KTHREAD ? CS_KTHREAD : CS_WORKER;
 	}
-	cs_exit();
+	c = child_find(p, true);
+	if (c) {
+		c->waker_cpu = smp_processor_id();
+		c->class = class;
+		/* Publishes waker_cpu and class with the time (see cs_child). */
+		smp_store_release(&c->wake, cs_now());
+	} else {
+		this_cpu_inc(cs_cpu->drops[CS_DROP_CHILD]);
+	}
+	cs_exit(CS_P_WAKE);
 	return 0;
 }
+
+/* schedule_tail(struct task_struct *prev): a new task's first run. */
+static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct cs_child *c;
+	u64 wake, now;
+
+	if (!cs_enter(CS_P_FIRST_RUN))
+		return 0;
+	c = child_find(current, false);
+	if (c) {
+		/* Pairs with the wakeup's release: waker_cpu and class are set. */
+		wake = smp_load_acquire(&c->wake);
+		now = cs_now();
+		if (wake)
+			cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
+					    now > wake ? now - wake : 0,
+					    fatal_signal_pending(current));
+		WRITE_ONCE(c->wake, 0);
+		/* The slot is cleared before another wakeup can claim it. */
+		smp_store_release(&c->task, NULL);
+	}
+	cs_exit(CS_P_FIRST_RUN);
+	return 0;
+}
+
+static struct kprobe first_run_probe = {
+	.symbol_name	= "schedule_tail",
+	.pre_handler	= first_run_pre,
+};
 
 static struct kretprobe clone_probe = {
 	.entry_handler	= clone_entry,
@@ -433,16 +483,27 @@ int cs_probes_register(void)
 	inflight = kvcalloc(cs_max_inflight, sizeof(*inflight), GFP_KERNEL);
 	if (!inflight)
 		return -ENOMEM;
+	children = kvcalloc(cs_max_inflight, sizeof(*children), GFP_KERNEL);
+	if (!children) {
+		ret = -ENOMEM;
+		goto out_free_inflight;
+	}
 	inflight_mask = cs_max_inflight - 1;
 
 	/*
 	 * Inner probes first, so that the clone probe never sees a creation
-	 * the phase probes missed the start of.
+	 * the phase probes missed the start of, and the wakeup probe never
+	 * times a child whose first run it will not see.
 	 */
+	ret = register_kprobe(&first_run_probe);
+	if (ret < 0) {
+		pr_err("cannot probe %s: error %d\n", first_run_probe.symbol_name, ret);
+		goto out_free_children;
+	}
 	ret = register_kprobe(&wake_probe);
 	if (ret < 0) {
 		pr_err("cannot probe %s: error %d\n", wake_probe.symbol_name, ret);
-		goto out_free_inflight;
+		goto out_unregister_first_run;
 	}
 	copy_probe.maxactive = cs_max_inflight;
 	ret = register_kretprobe(&copy_probe);
@@ -472,6 +533,10 @@ out_unregister_mm:
 	unregister_kretprobe(&copy_probe);
 out_unregister_wake:
 	unregister_kprobe(&wake_probe);
+out_unregister_first_run:
+	unregister_kprobe(&first_run_probe);
+out_free_children:
+	kvfree(children);
 out_free_inflight:
 	kvfree(inflight);
 	return ret;
@@ -485,7 +550,9 @@ void cs_probes_unregister(void)
 		unregister_kretprobe(&mm_probe);
 	unregister_kretprobe(&copy_probe);
 	unregister_kprobe(&wake_probe);
+	unregister_kprobe(&first_run_probe);
 	/* unregister_*probe() waited for running handlers. */
+	kvfree(children);
 	kvfree(inflight);
 }
 
@@ -503,6 +570,7 @@ void cs_probes_show(struct seq_file *m)
 		seq_printf(m, "# no memory-map copy probe: error %d on %s\n",
 			   mm_probe_err, mm_symbols[ARRAY_SIZE(mm_symbols) - 1]);
 	seq_printf(m, "%-20s %-12s %6s\n", wake_probe.symbol_name, "wakeup", "-");
+	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.symbol_name, "first_run", "-");
 }
 
 void cs_probes_counters(struct seq_file *m)

@@ -35,6 +35,31 @@ static const char *const cs_phase_names[CS_NR_PHASES] = {
 static const char *const cs_drop_names[CS_NR_DROPS] = {
 	[CS_DROP_NESTED] = "nested",
 	[CS_DROP_INFLIGHT] = "inflight",
+	[CS_DROP_CHILD] = "child",
+	[CS_DROP_BILL] = "bill",
+};
+
+static const char *const cs_cow_names[CS_NR_COW] = {
+	[CS_COW_NONE] = "none",
+	[CS_COW_COPY] = "copies",
+	[CS_COW_REUSE] = "reuses",
+	[CS_COW_OTHER] = "other",
+};
+
+const char *const cs_probe_names[CS_NR_PROBES] = {
+	[CS_P_CLONE_ENTRY] = "kernel_clone.entry",
+	[CS_P_CLONE_RET] = "kernel_clone.return",
+	[CS_P_COPY_ENTRY] = "copy_process.entry",
+	[CS_P_COPY_RET] = "copy_process.return",
+	[CS_P_MM_ENTRY] = "mm_copy.entry",
+	[CS_P_MM_RET] = "mm_copy.return",
+	[CS_P_WAKE] = "wake_up_new_task",
+	[CS_P_FIRST_RUN] = "schedule_tail",
+	[CS_P_WP_ENTRY] = "do_wp_page.entry",
+	[CS_P_WP_RET] = "do_wp_page.return",
+	[CS_P_WP_MARK] = "wp_page_copy/reuse",
+	[CS_P_THP_RET] = "do_huge_pmd_wp_page",
+	[CS_P_EXIT_MMAP] = "exit_mmap",
 };
 
 /* Clone flag names by bit, from include/uapi/linux/sched.h (7.2's). */
@@ -122,6 +147,31 @@ static void cs_sum_counters(struct cs_cpu *s)
 		}
 		for (k = 0; k < CS_NR_FLAGS; k++)
 			s->flag_count[k] += READ_ONCE(c->flag_count[k]);
+		for (i = 0; i < CS_NR_CLASSES; i++) {
+			for (j = 0; j < 2; j++)
+				for (k = 0; k < CS_NR_BUCKETS; k++)
+					s->first_run_hist[i][j][k] +=
+						READ_ONCE(c->first_run_hist[i][j][k]);
+			s->first_run_sum[i] += READ_ONCE(c->first_run_sum[i]);
+			s->bills_closed[i] += READ_ONCE(c->bills_closed[i]);
+			s->bill_child_copies[i] += READ_ONCE(c->bill_child_copies[i]);
+			s->bill_parent_copies[i] += READ_ONCE(c->bill_parent_copies[i]);
+			for (k = 0; k < CS_NR_BUCKETS; k++)
+				s->bill_hist[i][k] += READ_ONCE(c->bill_hist[i][k]);
+		}
+		s->first_run_killed += READ_ONCE(c->first_run_killed);
+		for (k = 0; k < CS_NR_COW; k++)
+			s->cow_count[k] += READ_ONCE(c->cow_count[k]);
+		for (k = 0; k < CS_NR_BUCKETS; k++)
+			s->cow_hist[k] += READ_ONCE(c->cow_hist[k]);
+		s->cow_sum += READ_ONCE(c->cow_sum);
+		s->thp_reuse += READ_ONCE(c->thp_reuse);
+		s->thp_fallback += READ_ONCE(c->thp_fallback);
+		for (k = 0; k < CS_NR_PROBES; k++) {
+			s->probe_hits[k] += READ_ONCE(c->probe_hits[k]);
+			s->probe_sampled[k] += READ_ONCE(c->probe_sampled[k]);
+			s->probe_ns[k] += READ_ONCE(c->probe_ns[k]);
+		}
 		for (k = 0; k < CS_NR_SIGNALS; k++)
 			s->signal_count[k] += READ_ONCE(c->signal_count[k]);
 		for (k = 0; k < CS_NR_ERRNO; k++)
@@ -207,6 +257,8 @@ static int cs_collect_tasks(struct cs_sum *s)
 				d->calls[k] += e->calls[k];
 			d->lat_sum += e->lat_sum;
 			d->lat_max = max(d->lat_max, e->lat_max);
+			d->cow_copies += e->cow_copies;
+			d->cow_reuses += e->cow_reuses;
 			continue;
 		}
 		if (out != i)
@@ -283,7 +335,7 @@ static u64 cs_bucket_hi(unsigned int b)
 #define CS_BAR_WIDTH	40
 
 /* A log2 histogram as bars, from its first to its last non-empty bucket. */
-static void cs_show_hist(struct seq_file *m, const char *title,
+static void cs_show_hist(struct seq_file *m, const char *title, const char *unit,
 			 const unsigned long *hist, unsigned int nr)
 {
 	unsigned long most = 0;
@@ -300,7 +352,7 @@ static void cs_show_hist(struct seq_file *m, const char *title,
 	if (first < 0)
 		return;
 	seq_printf(m, "\nsection %s\n", title);
-	seq_printf(m, "# %-31s %10s  distribution\n", "ns", "count");
+	seq_printf(m, "# %-31s %10s  distribution\n", unit, "count");
 	for (b = first; b <= last; b++) {
 		unsigned int w = most ? div64_u64((u64)hist[b] * CS_BAR_WIDTH, most) : 0;
 
@@ -353,9 +405,46 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 
 	for (i = 0; i < CS_NR_CLASSES; i++) {
 		snprintf(title, sizeof(title), "latency %s", cs_class_names[i]);
-		cs_show_hist(m, title, c->lat_hist[i], CS_NR_BUCKETS);
+		cs_show_hist(m, title, "ns", c->lat_hist[i], CS_NR_BUCKETS);
 	}
-	cs_show_hist(m, "vfork_blocked", c->vfork_blocked_hist, CS_NR_BUCKETS);
+	cs_show_hist(m, "vfork_blocked", "ns", c->vfork_blocked_hist, CS_NR_BUCKETS);
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		snprintf(title, sizeof(title), "first_run %s same_cpu", cs_class_names[i]);
+		cs_show_hist(m, title, "ns", c->first_run_hist[i][0], CS_NR_BUCKETS);
+		snprintf(title, sizeof(title), "first_run %s other_cpu", cs_class_names[i]);
+		cs_show_hist(m, title, "ns", c->first_run_hist[i][1], CS_NR_BUCKETS);
+	}
+
+	seq_puts(m, "\nsection cow\n");
+	cs_cow_show(m);
+	seq_printf(m, "# %-22s %10s\n", "outcome", "faults");
+	for (k = CS_COW_COPY; k < CS_NR_COW; k++)
+		seq_printf(m, "%-24s %10lu\n", cs_cow_names[k], c->cow_count[k]);
+	seq_printf(m, "%-24s %10lu\n", "thp_reuses", c->thp_reuse);
+	seq_printf(m, "%-24s %10lu\n", "thp_splits", c->thp_fallback);
+	cs_show_hist(m, "cow_latency", "ns", c->cow_hist, CS_NR_BUCKETS);
+
+	seq_puts(m, "\nsection cow_bills\n");
+	seq_printf(m, "# %-10s %10s %14s %14s\n", "class", "forks",
+		   "child_copies", "parent_copies");
+	for (i = 0; i < CS_NR_CLASSES; i++)
+		if (c->bills_closed[i])
+			seq_printf(m, "%-12s %10lu %14llu %14llu\n", cs_class_names[i],
+				   c->bills_closed[i], c->bill_child_copies[i],
+				   c->bill_parent_copies[i]);
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		snprintf(title, sizeof(title), "cow_pages_per_fork %s", cs_class_names[i]);
+		cs_show_hist(m, title, "pages", c->bill_hist[i], CS_NR_BUCKETS);
+	}
+
+	seq_puts(m, "\nsection self_cost\n");
+	seq_printf(m, "# %-22s %12s %10s %10s\n", "handler", "hits", "sampled",
+		   "avg_ns");
+	for (k = 0; k < CS_NR_PROBES; k++)
+		if (c->probe_hits[k])
+			seq_printf(m, "%-24s %12lu %10lu %10llu\n", cs_probe_names[k],
+				   c->probe_hits[k], c->probe_sampled[k],
+				   cs_avg(c->probe_ns[k], c->probe_sampled[k]));
 
 	seq_puts(m, "\nsection parent_size\n");
 	seq_printf(m, "# %-31s %10s %12s %12s\n", "parent_vm_kib", "forks",
@@ -371,14 +460,16 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "# %-8s %-16s", "tgid", "comm");
 	for (i = 0; i < CS_NR_CLASSES; i++)
 		seq_printf(m, " %9s", cs_class_names[i]);
-	seq_printf(m, " %14s %12s\n", "lat_sum_ns", "lat_max_ns");
+	seq_printf(m, " %14s %12s %10s %10s\n", "lat_sum_ns", "lat_max_ns",
+		   "cow_copies", "cow_reuses");
 	for (k = 0; k < s->nr_tasks; k++) {
 		const struct cs_task *t = &s->tasks[k];
 
 		seq_printf(m, "%-10d %-16s", t->tgid, t->comm);
 		for (i = 0; i < CS_NR_CLASSES; i++)
 			seq_printf(m, " %9u", t->calls[i]);
-		seq_printf(m, " %14llu %12llu\n", t->lat_sum, t->lat_max);
+		seq_printf(m, " %14llu %12llu %10llu %10llu\n", t->lat_sum, t->lat_max,
+			   t->cow_copies, t->cow_reuses);
 	}
 
 	seq_puts(m, "\nsection worst\n");
@@ -449,6 +540,44 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 		if (c->vfork_blocked_hist[k])
 			seq_printf(m, "hist.vfork_blocked.%llu %lu\n", cs_bucket_lo(k),
 				   c->vfork_blocked_hist[k]);
+	cs_cow_counters(m);
+	for (k = CS_COW_COPY; k < CS_NR_COW; k++)
+		seq_printf(m, "cow.%s %lu\n", cs_cow_names[k], c->cow_count[k]);
+	seq_printf(m, "cow.thp_reuses %lu\n", c->thp_reuse);
+	seq_printf(m, "cow.thp_splits %lu\n", c->thp_fallback);
+	seq_printf(m, "cow.lat_sum_ns %llu\n", c->cow_sum);
+	for (k = 0; k < CS_NR_BUCKETS; k++)
+		if (c->cow_hist[k])
+			seq_printf(m, "hist.cow_latency.%llu %lu\n", cs_bucket_lo(k),
+				   c->cow_hist[k]);
+	seq_printf(m, "first_run.killed %lu\n", c->first_run_killed);
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		const char *n = cs_class_names[i];
+
+		seq_printf(m, "first_run.%s.lat_sum_ns %llu\n", n, c->first_run_sum[i]);
+		for (k = 0; k < CS_NR_BUCKETS; k++) {
+			if (c->first_run_hist[i][0][k])
+				seq_printf(m, "hist.first_run.%s.same_cpu.%llu %lu\n", n,
+					   cs_bucket_lo(k), c->first_run_hist[i][0][k]);
+			if (c->first_run_hist[i][1][k])
+				seq_printf(m, "hist.first_run.%s.other_cpu.%llu %lu\n", n,
+					   cs_bucket_lo(k), c->first_run_hist[i][1][k]);
+		}
+		seq_printf(m, "bill.%s.forks %lu\n", n, c->bills_closed[i]);
+		seq_printf(m, "bill.%s.child_copies %llu\n", n, c->bill_child_copies[i]);
+		seq_printf(m, "bill.%s.parent_copies %llu\n", n, c->bill_parent_copies[i]);
+		for (k = 0; k < CS_NR_BUCKETS; k++)
+			if (c->bill_hist[i][k])
+				seq_printf(m, "hist.cow_pages_per_fork.%s.%llu %lu\n", n,
+					   cs_bucket_lo(k), c->bill_hist[i][k]);
+	}
+	for (k = 0; k < CS_NR_PROBES; k++) {
+		if (!c->probe_hits[k])
+			continue;
+		seq_printf(m, "self.%s.hits %lu\n", cs_probe_names[k], c->probe_hits[k]);
+		seq_printf(m, "self.%s.avg_ns %llu\n", cs_probe_names[k],
+			   cs_avg(c->probe_ns[k], c->probe_sampled[k]));
+	}
 	for (k = 0; k < CS_NR_SIZES; k++) {
 		if (!c->size_count[k])
 			continue;

@@ -46,58 +46,72 @@ struct cs_cpu __percpu *cs_cpu;
 unsigned int cs_task_slots = 256;
 unsigned int cs_worst_slots = 16;
 
-static void cs_task_account(struct cs_cpu *c, const struct cs_record *r)
+/*
+ * The current process's row in this CPU's table, made if missing (a full
+ * window evicts the least active row), with its seqcount open for
+ * writing: close it with cs_task_end().
+ */
+static struct cs_task *cs_task_begin(struct cs_cpu *c)
 {
 	struct task_struct *leader = current->group_leader;
 	pid_t tgid = task_tgid_nr(current);
 	u64 start = leader->start_time;
 	unsigned int h = hash_32(tgid, 32), i, victim = 0;
-	u32 victim_calls = U32_MAX;
-	struct cs_task *t = NULL;
+	u32 victim_events = U32_MAX;
+	struct cs_task *t;
 
 	for (i = 0; i < CS_TASK_WINDOW; i++) {
 		unsigned int idx = (h + i) & (cs_task_slots - 1);
-		struct cs_task *e = &c->tasks[idx];
-		u32 sum = 0;
-		unsigned int k;
 
-		if (e->tgid == tgid && e->start == start) {
-			t = e;
-			break;
+		t = &c->tasks[idx];
+		if (t->tgid == tgid && t->start == start) {
+			raw_write_seqcount_begin(&t->seq);
+			goto out_comm;
 		}
-		if (!e->tgid) {
-			if (victim_calls)
-				victim = idx, victim_calls = 0;
-			continue;
+		if (t->events < victim_events) {
+			victim = idx;
+			victim_events = t->events;
 		}
-		for (k = 0; k < CS_NR_CLASSES; k++)
-			sum += e->calls[k];
-		if (sum < victim_calls)
-			victim = idx, victim_calls = sum;
 	}
 
-	if (!t) {
-		t = &c->tasks[victim];
-		raw_write_seqcount_begin(&t->seq);
-		if (t->tgid)
-			c->task_evictions++;
-		c->task_inserts++;
-		memset(t->calls, 0, sizeof(t->calls));
-		t->tgid = tgid;
-		t->start = start;
-		/* The leader may rename itself meanwhile: a torn name at worst. */
-		memcpy(t->comm, leader->comm, sizeof(t->comm));
-		t->comm[sizeof(t->comm) - 1] = '\0';
-		t->lat_sum = 0;
-		t->lat_max = 0;
-	} else {
-		raw_write_seqcount_begin(&t->seq);
-	}
+	t = &c->tasks[victim];
+	raw_write_seqcount_begin(&t->seq);
+	if (t->tgid)
+		c->task_evictions++;
+	c->task_inserts++;
+	memset(t->calls, 0, sizeof(t->calls));
+	t->events = 0;
+	t->tgid = tgid;
+	t->start = start;
+	t->lat_sum = 0;
+	t->lat_max = 0;
+	t->cow_copies = 0;
+	t->cow_reuses = 0;
+out_comm:
+	/*
+	 * The name as of the latest event: exec changes it.  The leader may
+	 * rename itself meanwhile: a torn name at worst.
+	 */
+	memcpy(t->comm, leader->comm, sizeof(t->comm));
+	t->comm[sizeof(t->comm) - 1] = '\0';
+	return t;
+}
+
+static void cs_task_end(struct cs_task *t)
+{
+	raw_write_seqcount_end(&t->seq);
+}
+
+static void cs_task_account(struct cs_cpu *c, const struct cs_record *r)
+{
+	struct cs_task *t = cs_task_begin(c);
+
 	t->calls[r->class]++;
+	t->events++;
 	t->lat_sum += r->lat;
 	if (r->lat > t->lat_max)
 		t->lat_max = r->lat;
-	raw_write_seqcount_end(&t->seq);
+	cs_task_end(t);
 }
 
 static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
@@ -163,6 +177,48 @@ void cs_record(const struct cs_record *r)
 
 	cs_task_account(c, r);
 	cs_worst_account(c, r);
+}
+
+/* A new task's first run, timed from its wakeup. */
+void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
+{
+	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
+
+	c->first_run_hist[class][same_cpu ? 0 : 1][cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
+	c->first_run_sum[class] += lat;
+	if (killed)
+		c->first_run_killed++;
+}
+
+/* A write fault on a private mapping, in the current process. */
+void cs_record_cow(enum cs_cow_outcome outcome, u64 lat)
+{
+	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
+	struct cs_task *t;
+
+	c->cow_count[outcome]++;
+	c->cow_hist[cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
+	c->cow_sum += lat;
+	if (outcome != CS_COW_COPY && outcome != CS_COW_REUSE)
+		return;
+	t = cs_task_begin(c);
+	t->events++;
+	if (outcome == CS_COW_COPY)
+		t->cow_copies++;
+	else
+		t->cow_reuses++;
+	cs_task_end(t);
+}
+
+/* A fork's COW bill, closed: pages copied in the child and the parent. */
+void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
+{
+	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
+
+	c->bills_closed[class]++;
+	c->bill_child_copies[class] += child_copies;
+	c->bill_parent_copies[class] += parent_copies;
+	c->bill_hist[class][cs_log2_bucket(child_copies, CS_NR_BUCKETS)]++;
 }
 
 int cs_buffers_alloc(void)

@@ -53,7 +53,7 @@ struct task_row {
 	long tgid;
 	char comm[32];
 	long calls[NR_CLASSES];
-	long long lat_sum, lat_max;
+	long long lat_sum, lat_max, cow_copies, cow_reuses;
 };
 
 /* A parsed read of /proc/clonestat. */
@@ -203,12 +203,13 @@ static int task_row(const struct stats *s, long tgid, struct task_row *r)
 	p = strchr(p + 1, '\n') + 1;
 	while (*p && *p != '\n' && strncmp(p, "section", 7)) {
 		if (*p != '#' && strtol(p, NULL, 10) == tgid) {
-			int n = sscanf(p, "%ld %31s %ld %ld %ld %ld %ld %ld %ld %ld %lld %lld",
+			int n = sscanf(p, "%ld %31s %ld %ld %ld %ld %ld %ld %ld %ld %lld %lld %lld %lld",
 				       &r->tgid, r->comm, &r->calls[0], &r->calls[1],
 				       &r->calls[2], &r->calls[3], &r->calls[4],
 				       &r->calls[5], &r->calls[6], &r->calls[7],
-				       &r->lat_sum, &r->lat_max);
-			return n == 12 ? 0 : -1;
+				       &r->lat_sum, &r->lat_max, &r->cow_copies,
+				       &r->cow_reuses);
+			return n == 14 ? 0 : -1;
 		}
 		p = strchr(p, '\n') + 1;
 	}
@@ -400,10 +401,12 @@ TEST(classes_and_flags_are_exact)
 	}
 	ASSERT_NE(NULL, b = snapshot());
 
-	/* This process's row: its tgid, its comm. */
-	ASSERT_EQ(-1, task_row(a, tgid, &ra));
+	/* This process's row (its COW faults may have made it earlier). */
+	task_row(a, tgid, &ra);
 	ASSERT_EQ(0, task_row(b, tgid, &rb));
 	EXPECT_STREQ("clonestat_test", rb.comm);
+	for (i = 0; i < NR_CLASSES; i++)
+		rb.calls[i] -= ra.calls[i];
 	EXPECT_EQ(3 * n, rb.calls[C_FORK]);	/* fork, PIDFD, CLEAR_SIGHAND */
 	EXPECT_EQ(2 * n, rb.calls[C_VFORK]);	/* vfork, posix_spawn */
 	EXPECT_EQ(n, rb.calls[C_THREAD]);
@@ -723,6 +726,200 @@ TEST(io_uring_workers_are_counted)
 	EXPECT_EQ(workers, r.calls[C_WORKER]);
 	EXPECT_EQ(b->processes - a->processes, D(a, b, "ok") + D(a, b, "direct"));
 	io_uring_queue_exit(&ring);
+	stats_free(a);
+	stats_free(b);
+}
+
+/* Every child is timed from its wakeup to its first run, once. */
+TEST(first_run_counts_every_child)
+{
+	const int nforks = 20, nthreads = 20;
+	struct stats *a, *b;
+	int i;
+
+	ASSERT_NE(NULL, a = snapshot());
+	for (i = 0; i < nforks; i++)
+		ASSERT_EQ(0, fork_and_reap());
+	for (i = 0; i < nthreads; i++) {
+		pthread_t t;
+
+		ASSERT_EQ(0, pthread_create(&t, NULL, thread_fn, NULL));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+	}
+	ASSERT_NE(NULL, b = snapshot());
+	TH_LOG("forks: %lld on the waking CPU, %lld elsewhere",
+	       sum_prefix(b, "hist.first_run.fork.same_cpu.") -
+	       sum_prefix(a, "hist.first_run.fork.same_cpu."),
+	       sum_prefix(b, "hist.first_run.fork.other_cpu.") -
+	       sum_prefix(a, "hist.first_run.fork.other_cpu."));
+	EXPECT_EQ(nforks, sum_prefix(b, "hist.first_run.fork.") -
+			  sum_prefix(a, "hist.first_run.fork."));
+	EXPECT_EQ(nthreads, sum_prefix(b, "hist.first_run.thread.") -
+			    sum_prefix(a, "hist.first_run.thread."));
+	EXPECT_EQ(nforks, D(a, b, "class.fork.calls"));
+	EXPECT_EQ(0, D(a, b, "drops.child"));
+	stats_free(a);
+	stats_free(b);
+}
+
+#define COW_PAGES	512
+#define COW_WRITES	100
+
+static char *cow_region(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, COW_PAGES * page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* 4 KiB pages; EINVAL: no THP (PREEMPT_RT), 4 KiB anyway. */
+	if (madvise(p, COW_PAGES * page, MADV_NOHUGEPAGE) && errno != EINVAL)
+		return NULL;
+	memset(p, 1, COW_PAGES * page);
+	return p;
+}
+
+static void cow_write(char *p, int pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int i;
+
+	for (i = 0; i < pages; i++)
+		p[i * page] = 2;
+}
+
+static int cow_available(const struct stats *s)
+{
+	return s && !strstr(s->text, "\ncow.method none\n");
+}
+
+/*
+ * One fork's COW bill.  A page that both the parent and the child write
+ * after the fork (the stack, libc's data) is copied once, by whichever
+ * writes it first, and reused by the other: which one is a race.  So the
+ * bill's total (child + parent copies) is exact, and each side's share
+ * of it is not; the pages only one side writes are that side's copies.
+ */
+struct cow_bill {
+	long long forks, child, parent, bucket_forks;
+};
+
+/*
+ * Fork a child that writes child_writes of the parent's pages and exits
+ * (or execs /bin/true), while the parent writes parent_writes of them;
+ * the child lives until the parent is done.  The deltas of the fork
+ * class's bills.
+ */
+static int cow_round(char *p, int child_writes, int parent_writes, int exec,
+		     struct cow_bill *bill)
+{
+	char *const argv[] = { "true", NULL };
+	struct stats *a, *b;
+	int fds[2], status;
+	long long lo = 1;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	a = snapshot();
+	pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		cow_write(p + parent_writes * sysconf(_SC_PAGESIZE), child_writes);
+		if (exec)
+			execv("/bin/true", argv);
+		_exit(0);
+	}
+	cow_write(p, parent_writes);
+	if (pid < 0 || write(fds[1], &c, 1) != 1 ||
+	    waitpid(pid, &status, 0) != pid || status)
+		return -1;
+	close(fds[0]);
+	close(fds[1]);
+	b = snapshot();
+	if (!a || !b)
+		return -1;
+	bill->forks = D(a, b, "bill.fork.forks");
+	bill->child = D(a, b, "bill.fork.child_copies");
+	bill->parent = D(a, b, "bill.fork.parent_copies");
+	while (lo * 2 <= bill->child)
+		lo *= 2;
+	bill->bucket_forks = D0(a, b, "hist.cow_pages_per_fork.fork.%lld", lo);
+	stats_free(a);
+	stats_free(b);
+	return 0;
+}
+
+static void cow_bill_test(struct __test_metadata *_metadata, int child_writes,
+			  int parent_writes, int exec)
+{
+	struct cow_bill control, bill;
+	struct stats *s = snapshot();
+	char *p = cow_region();
+
+	if (!cow_available(s))
+		SKIP(return, "no COW method on this kernel (see section cow)");
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, cow_round(p, 0, 0, exec, &control));
+	ASSERT_EQ(0, cow_round(p, child_writes, parent_writes, exec, &bill));
+	TH_LOG("control: child %lld + parent %lld copies; writing %d + %d: child %lld + parent %lld",
+	       control.child, control.parent, child_writes, parent_writes,
+	       bill.child, bill.parent);
+	EXPECT_EQ(1, control.forks);
+	EXPECT_EQ(1, bill.forks);
+	EXPECT_EQ(control.child + control.parent + child_writes + parent_writes,
+		  bill.child + bill.parent);
+	EXPECT_GE(bill.child, child_writes);
+	EXPECT_GE(bill.parent, parent_writes);
+	/* The per-fork histogram gained this fork, in its bucket. */
+	EXPECT_EQ(1, bill.bucket_forks);
+	stats_free(s);
+}
+
+/* The child's writes are billed to its fork. */
+TEST(cow_child_copies_are_billed)
+{
+	cow_bill_test(_metadata, COW_WRITES, 0, 0);
+}
+
+/* A child that writes and then execs closes its bill at the exec. */
+TEST(cow_bill_closes_at_exec)
+{
+	cow_bill_test(_metadata, COW_WRITES, 0, 1);
+}
+
+/* The parent's writes while the child lives are billed to that fork. */
+TEST(cow_parent_copies_are_billed)
+{
+	cow_bill_test(_metadata, 0, COW_WRITES, 0);
+}
+
+/* Once the child is gone, the parent's pages are its own: reuses. */
+TEST(cow_after_child_exit_reuses)
+{
+	struct task_row ra, rb;
+	struct stats *a, *b;
+	char *p = cow_region();
+
+	ASSERT_NE(NULL, a = snapshot());
+	if (!cow_available(a))
+		SKIP(return, "no COW method on this kernel (see section cow)");
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, fork_and_reap());
+	stats_free(a);
+	ASSERT_NE(NULL, a = snapshot());
+	cow_write(p, COW_WRITES);
+	ASSERT_NE(NULL, b = snapshot());
+	ASSERT_EQ(0, task_row(a, getpid(), &ra));
+	ASSERT_EQ(0, task_row(b, getpid(), &rb));
+	TH_LOG("copies +%lld, reuses +%lld", rb.cow_copies - ra.cow_copies,
+	       rb.cow_reuses - ra.cow_reuses);
+	EXPECT_EQ(0, rb.cow_copies - ra.cow_copies);
+	EXPECT_GE(rb.cow_reuses - ra.cow_reuses, COW_WRITES);
 	stats_free(a);
 	stats_free(b);
 }

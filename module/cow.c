@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clonestat COW: write faults on private mappings, whether each copied
+ * the page or reused it, and the copies tied back to the fork that made
+ * the pages shared.
+ *
+ *   do_wp_page(vmf)          kretprobe: a write fault on a write-protected
+ *                            page; its latency; the outcome, decided below
+ *     wp_page_copy(vmf)      kprobe: the fault copies (5.10, 6.1)
+ *     wp_page_reuse(vmf)     kprobe: the fault reuses (6.1, 6.12, 7.2)
+ *   do_huge_pmd_wp_page()    kretprobe: huge-page COW, reused or split
+ *   exit_mmap(mm)            kprobe: an address space dies (exit, exec)
+ *
+ * Which markers exist differs by kernel (wp_page_copy() is inlined from
+ * 6.12 on, wp_page_reuse() before 6.0 and on some configurations): what
+ * registers at load is the method, shown in /proc/clonestat.  With one
+ * marker, a fault it did not mark had the other outcome; with both, a
+ * fault neither marked (userfaultfd, KSM) counts as "other".
+ *
+ * A marker runs inside the do_wp_page() it marks, on the same CPU when
+ * the page table lock is still held (wp_page_reuse() always,
+ * wp_page_copy() unless preempted right after the unlock): the
+ * do_wp_page() entry leaves a pointer to its data in this CPU's wp_cur,
+ * and a marker writes the outcome there if the data is current's.
+ *
+ * Bills: a fork that copies the address space opens a bill keyed by the
+ * child's mm (at the child's wakeup, before it can fault), and points the
+ * parent's mm at it.  Each COW copy in the child's mm, or in the parent's
+ * while its latest child lives, is charged to the bill.  exit_mmap() of
+ * the child's mm (its exit, or its exec) closes the bill into per-CPU
+ * histograms.  A process both child and parent is charged as the parent
+ * of its latest child while that child lives.  Bills are claimed with
+ * cmpxchg() and charged with atomics: several CPUs fault in one mm at
+ * once.  A parent's pointer carries the bill's generation, so that a
+ * closed and reused bill is not charged.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/ptrace.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "clonestat.h"
+
+#define CS_BILL_WINDOW	16
+
+unsigned int cs_cow_bills = 8192;
+module_param_named(cow_bills, cs_cow_bills, uint, 0444);
+MODULE_PARM_DESC(cow_bills,
+		 "COW bills of live forked children (power of two, 64..1048576; default 8192)");
+
+static bool cs_cow_enabled = true;
+module_param_named(cow, cs_cow_enabled, bool, 0444);
+MODULE_PARM_DESC(cow, "Follow COW faults (default on)");
+
+struct cs_bill {
+	struct mm_struct *mm;		/* the child's; NULL: free */
+	struct mm_struct *parent;
+	atomic_long_t child_copies;
+	atomic_long_t parent_copies;
+	unsigned int gen;		/* bumped when the bill closes */
+	u8 class;
+};
+
+struct cs_parent {
+	struct mm_struct *mm;		/* NULL: free */
+	unsigned int bill;		/* its latest child's bill ... */
+	unsigned int gen;		/* ... and that bill's generation */
+};
+
+static struct cs_bill *bills;
+static struct cs_parent *parents;
+static unsigned int bill_mask;
+
+struct cs_wp_data {
+	struct task_struct *task;
+	u64 start;
+	u8 outcome;
+};
+
+static DEFINE_PER_CPU(struct cs_wp_data *, wp_cur);
+
+static bool wp_on, copy_mark_on, reuse_mark_on, thp_on, exit_on;
+static int wp_err;
+
+static struct cs_bill *bill_find(struct mm_struct *mm, bool claim)
+{
+	unsigned int h = hash_ptr(mm, 32), i;
+
+	for (i = 0; i < CS_BILL_WINDOW; i++) {
+		struct cs_bill *b = &bills[(h + i) & bill_mask];
+
+		if (claim ? !READ_ONCE(b->mm) && !cmpxchg_acquire(&b->mm, NULL, mm)
+			  : READ_ONCE(b->mm) == mm)
+			return b;
+	}
+	return NULL;
+}
+
+static struct cs_parent *parent_find(struct mm_struct *mm, bool claim)
+{
+	unsigned int h = hash_ptr(mm, 32), i;
+	struct cs_parent *free = NULL;
+
+	for (i = 0; i < CS_BILL_WINDOW; i++) {
+		struct cs_parent *p = &parents[(h + i) & bill_mask];
+		struct mm_struct *key = READ_ONCE(p->mm);
+
+		if (key == mm)
+			return p;
+		if (!key && !free)
+			free = p;
+	}
+	if (claim && free && !cmpxchg_acquire(&free->mm, NULL, mm))
+		return free;
+	return NULL;
+}
+
+/* Called from the wakeup probe, with the child not yet run. */
+void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 class)
+{
+	struct cs_parent *p;
+	struct cs_bill *b;
+
+	if (!bills)
+		return;
+	b = bill_find(child, true);
+	if (!b) {
+		this_cpu_inc(cs_cpu->drops[CS_DROP_BILL]);
+		return;
+	}
+	b->parent = parent;
+	b->class = class;
+	atomic_long_set(&b->child_copies, 0);
+	atomic_long_set(&b->parent_copies, 0);
+	p = parent_find(parent, true);
+	if (p) {
+		WRITE_ONCE(p->bill, b - bills);
+		WRITE_ONCE(p->gen, READ_ONCE(b->gen));
+	}
+}
+
+/*
+ * A COW copy in mm.  A process can be a forked child (its own bill) and a
+ * parent (its latest child's bill) at once: the latest sharing is with
+ * its live child, so that bill, when open, is charged first.
+ */
+static void bill_charge(struct mm_struct *mm)
+{
+	struct cs_parent *p;
+	struct cs_bill *b;
+
+	if (!bills)
+		return;
+	p = parent_find(mm, false);
+	if (p) {
+		b = &bills[READ_ONCE(p->bill) & bill_mask];
+		if (READ_ONCE(b->gen) == READ_ONCE(p->gen) &&
+		    READ_ONCE(b->parent) == mm && READ_ONCE(b->mm)) {
+			atomic_long_inc(&b->parent_copies);
+			return;
+		}
+	}
+	b = bill_find(mm, false);
+	if (b)
+		atomic_long_inc(&b->child_copies);
+}
+
+/* exit_mmap(struct mm_struct *mm): nobody uses mm any more. */
+static int exit_mmap_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (void *)regs_get_kernel_argument(regs, 0);
+	struct cs_parent *p;
+	struct cs_bill *b;
+
+	if (!cs_enter(CS_P_EXIT_MMAP))
+		return 0;
+	b = bill_find(mm, false);
+	if (b) {
+		cs_record_bill(b->class, atomic_long_read(&b->child_copies),
+			       atomic_long_read(&b->parent_copies));
+		WRITE_ONCE(b->gen, b->gen + 1);
+		/* The new generation is seen before the bill can be claimed again. */
+		smp_store_release(&b->mm, NULL);
+	}
+	p = parent_find(mm, false);
+	if (p)
+		/* Our reads of the entry complete before it can be claimed again. */
+		smp_store_release(&p->mm, NULL);
+	cs_exit(CS_P_EXIT_MMAP);
+	return 0;
+}
+
+/* do_wp_page(struct vm_fault *vmf) */
+static int wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(regs, 0);
+	struct cs_wp_data *d = (void *)ri->data;
+
+	/* Shared mappings do not copy on write: not followed. */
+	if (vmf->vma->vm_flags & VM_SHARED)
+		return 1;
+	if (!cs_enter(CS_P_WP_ENTRY))
+		return 1;
+	d->task = current;
+	d->outcome = CS_COW_NONE;
+	d->start = cs_now();
+	this_cpu_write(wp_cur, d);
+	cs_exit(CS_P_WP_ENTRY);
+	return 0;
+}
+
+static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct cs_wp_data *d = (void *)ri->data;
+	enum cs_cow_outcome outcome = d->outcome;
+	u64 now;
+
+	if (this_cpu_read(wp_cur) == d)
+		this_cpu_write(wp_cur, NULL);
+	if (!cs_enter(CS_P_WP_RET))
+		return 0;
+	now = cs_now();
+	if (outcome == CS_COW_NONE) {
+		if (copy_mark_on && !reuse_mark_on)
+			outcome = CS_COW_REUSE;
+		else if (reuse_mark_on && !copy_mark_on)
+			outcome = CS_COW_COPY;
+		else
+			outcome = CS_COW_OTHER;
+	}
+	if (outcome == CS_COW_COPY && current->mm)
+		bill_charge(current->mm);
+	cs_record_cow(outcome, now > d->start ? now - d->start : 0);
+	cs_exit(CS_P_WP_RET);
+	return 0;
+}
+
+static inline void wp_mark(enum cs_cow_outcome outcome)
+{
+	struct cs_wp_data *d;
+
+	if (!cs_enter(CS_P_WP_MARK))
+		return;
+	d = this_cpu_read(wp_cur);
+	if (d && d->task == current)
+		d->outcome = outcome;
+	cs_exit(CS_P_WP_MARK);
+}
+
+static int copy_mark_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	wp_mark(CS_COW_COPY);
+	return 0;
+}
+
+static int reuse_mark_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	wp_mark(CS_COW_REUSE);
+	return 0;
+}
+
+/* do_huge_pmd_wp_page(struct vm_fault *vmf) */
+static int thp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = (void *)regs_get_kernel_argument(regs, 0);
+
+	return vmf->vma->vm_flags & VM_SHARED ? 1 : 0;
+}
+
+static int thp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	vm_fault_t ret = (__force vm_fault_t)regs_return_value(regs);
+
+	if (!cs_enter(CS_P_THP_RET))
+		return 0;
+	/* Fallback: the huge page is split, and the fault retried per page. */
+	if (ret & VM_FAULT_FALLBACK)
+		this_cpu_inc(cs_cpu->thp_fallback);
+	else
+		this_cpu_inc(cs_cpu->thp_reuse);
+	cs_exit(CS_P_THP_RET);
+	return 0;
+}
+
+static struct kretprobe wp_probe = {
+	.kp.symbol_name	= "do_wp_page",
+	.entry_handler	= wp_entry,
+	.handler	= wp_return,
+	.data_size	= sizeof(struct cs_wp_data),
+};
+
+static struct kprobe copy_mark = {
+	.symbol_name	= "wp_page_copy",
+	.pre_handler	= copy_mark_pre,
+};
+
+static struct kprobe reuse_mark = {
+	.symbol_name	= "wp_page_reuse",
+	.pre_handler	= reuse_mark_pre,
+};
+
+static struct kretprobe thp_probe = {
+	.kp.symbol_name	= "do_huge_pmd_wp_page",
+	.entry_handler	= thp_entry,
+	.handler	= thp_return,
+};
+
+static struct kprobe exit_mmap_probe = {
+	.symbol_name	= "exit_mmap",
+	.pre_handler	= exit_mmap_pre,
+};
+
+/*
+ * COW following is best effort: what cannot attach is reported in
+ * /proc/clonestat, and the rest of clonestat works without it.  Only a
+ * failed allocation fails the load.
+ */
+int cs_cow_register(void)
+{
+	int ret;
+
+	if (!cs_cow_enabled) {
+		wp_err = -EPERM;
+		return 0;
+	}
+	bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
+	parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
+	if (!bills || !parents) {
+		kvfree(bills);
+		kvfree(parents);
+		bills = NULL;
+		parents = NULL;
+		return -ENOMEM;
+	}
+	bill_mask = cs_cow_bills - 1;
+
+	/* Bills close at exit_mmap(): without it, none opens. */
+	ret = register_kprobe(&exit_mmap_probe);
+	exit_on = !ret;
+	if (!exit_on) {
+		pr_warn("cannot probe %s (error %d): COW bills off\n",
+			exit_mmap_probe.symbol_name, ret);
+		kvfree(bills);
+		bills = NULL;
+	}
+	copy_mark_on = !register_kprobe(&copy_mark);
+	reuse_mark_on = !register_kprobe(&reuse_mark);
+	if (!copy_mark_on && !reuse_mark_on) {
+		wp_err = -ENOENT;
+		pr_warn("neither wp_page_copy nor wp_page_reuse can be probed: COW faults not followed\n");
+		goto out_thp;
+	}
+	wp_probe.maxactive = cs_max_inflight;
+	wp_err = register_kretprobe(&wp_probe);
+	wp_on = !wp_err;
+	if (!wp_on) {
+		pr_warn("cannot probe %s (error %d): COW faults not followed\n",
+			wp_probe.kp.symbol_name, wp_err);
+		if (copy_mark_on)
+			unregister_kprobe(&copy_mark);
+		if (reuse_mark_on)
+			unregister_kprobe(&reuse_mark);
+		copy_mark_on = false;
+		reuse_mark_on = false;
+	}
+out_thp:
+	thp_probe.maxactive = cs_max_inflight;
+	thp_on = !register_kretprobe(&thp_probe);
+	return 0;
+}
+
+void cs_cow_unregister(void)
+{
+	if (thp_on)
+		unregister_kretprobe(&thp_probe);
+	if (wp_on)
+		unregister_kretprobe(&wp_probe);
+	if (reuse_mark_on)
+		unregister_kprobe(&reuse_mark);
+	if (copy_mark_on)
+		unregister_kprobe(&copy_mark);
+	if (exit_on)
+		unregister_kprobe(&exit_mmap_probe);
+	wp_on = false;
+	thp_on = false;
+	exit_on = false;
+	copy_mark_on = false;
+	reuse_mark_on = false;
+	kvfree(bills);
+	kvfree(parents);
+	bills = NULL;
+	parents = NULL;
+}
+
+static const char *cs_cow_method(void)
+{
+	if (!wp_on)
+		return "none";
+	if (copy_mark_on && reuse_mark_on)
+		return "do_wp_page+wp_page_copy+wp_page_reuse";
+	return copy_mark_on ? "do_wp_page+wp_page_copy" : "do_wp_page+wp_page_reuse";
+}
+
+static unsigned int cs_bills_open(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; bills && i < cs_cow_bills; i++)
+		if (READ_ONCE(bills[i].mm))
+			n++;
+	return n;
+}
+
+void cs_cow_show(struct seq_file *m)
+{
+	seq_printf(m, "# method %s\n", cs_cow_method());
+	if (!cs_cow_enabled)
+		seq_puts(m, "# COW following is off: module parameter cow=0\n");
+	else if (!wp_on)
+		seq_printf(m, "# COW faults not followed: error %d (see the kernel log)\n",
+			   wp_err);
+	if (cs_cow_enabled && !exit_on)
+		seq_puts(m, "# no COW bills: exit_mmap cannot be probed\n");
+	if (cs_cow_enabled && !thp_on)
+		seq_puts(m, "# no huge-page COW: do_huge_pmd_wp_page cannot be probed (no THP?)\n");
+}
+
+void cs_cow_counters(struct seq_file *m)
+{
+	seq_printf(m, "cow.method %s\n", cs_cow_method());
+	seq_printf(m, "cow.bills_open %u\n", cs_bills_open());
+	seq_printf(m, "cow.bills_capacity %u\n", bills ? cs_cow_bills : 0);
+	seq_printf(m, "missed.do_wp_page %d\n", wp_on ? READ_ONCE(wp_probe.nmissed) : 0);
+}
