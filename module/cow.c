@@ -316,9 +316,9 @@ static struct kprobe exit_mmap_probe = {
 };
 
 /*
- * COW following is best effort: what cannot attach is reported in
- * /proc/clonestat, and the rest of clonestat works without it.  Only a
- * failed allocation fails the load.
+ * COW following is best effort: a symbol that cannot be probed on this
+ * kernel is reported in /proc/clonestat, and the rest of clonestat works
+ * without it.  A failed allocation fails the load.
  */
 int cs_cow_register(void)
 {
@@ -331,16 +331,15 @@ int cs_cow_register(void)
 	bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
 	parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
 	if (!bills || !parents) {
-		kvfree(bills);
-		kvfree(parents);
-		bills = NULL;
-		parents = NULL;
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out_free;
 	}
 	bill_mask = cs_cow_bills - 1;
 
 	/* Bills close at exit_mmap(): without it, none opens. */
 	ret = register_kprobe(&exit_mmap_probe);
+	if (ret == -ENOMEM)
+		goto out_free;
 	exit_on = !ret;
 	if (!exit_on) {
 		pr_warn("cannot probe %s (error %d): COW bills off\n",
@@ -348,19 +347,28 @@ int cs_cow_register(void)
 		kvfree(bills);
 		bills = NULL;
 	}
-	copy_mark_on = !register_kprobe(&copy_mark);
-	reuse_mark_on = !register_kprobe(&reuse_mark);
-	if (!copy_mark_on && !reuse_mark_on) {
+	ret = register_kprobe(&copy_mark);
+	if (ret == -ENOMEM)
+		goto out_unregister;
+	copy_mark_on = !ret;
+	ret = register_kprobe(&reuse_mark);
+	if (ret == -ENOMEM)
+		goto out_unregister;
+	reuse_mark_on = !ret;
+	if (copy_mark_on || reuse_mark_on) {
+		wp_probe.maxactive = cs_max_inflight;
+		wp_err = register_kretprobe(&wp_probe);
+		if (wp_err == -ENOMEM) {
+			ret = wp_err;
+			goto out_unregister;
+		}
+		wp_on = !wp_err;
+	} else {
 		wp_err = -ENOENT;
-		pr_warn("neither wp_page_copy nor wp_page_reuse can be probed: COW faults not followed\n");
-		goto out_thp;
 	}
-	wp_probe.maxactive = cs_max_inflight;
-	wp_err = register_kretprobe(&wp_probe);
-	wp_on = !wp_err;
 	if (!wp_on) {
-		pr_warn("cannot probe %s (error %d): COW faults not followed\n",
-			wp_probe.kp.symbol_name, wp_err);
+		pr_warn("cannot follow COW faults (error %d): no do_wp_page, or neither wp_page_copy nor wp_page_reuse\n",
+			wp_err);
 		if (copy_mark_on)
 			unregister_kprobe(&copy_mark);
 		if (reuse_mark_on)
@@ -368,10 +376,26 @@ int cs_cow_register(void)
 		copy_mark_on = false;
 		reuse_mark_on = false;
 	}
-out_thp:
 	thp_probe.maxactive = cs_max_inflight;
-	thp_on = !register_kretprobe(&thp_probe);
+	ret = register_kretprobe(&thp_probe);
+	if (ret == -ENOMEM)
+		goto out_unregister;
+	thp_on = !ret;
 	return 0;
+
+	/*
+	 * A symbol that cannot be probed here leaves its part off; a failed
+	 * allocation fails the load, as it would anywhere else.
+	 */
+out_unregister:
+	cs_cow_unregister();
+	return -ENOMEM;
+out_free:
+	kvfree(bills);
+	kvfree(parents);
+	bills = NULL;
+	parents = NULL;
+	return ret;
 }
 
 void cs_cow_unregister(void)

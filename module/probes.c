@@ -470,8 +470,8 @@ static int register_mm_probe(void)
 		mm_probe.kp.symbol_name = mm_symbols[i];
 		mm_probe.maxactive = cs_max_inflight;
 		ret = register_kretprobe(&mm_probe);
-		if (!ret)
-			return 0;
+		if (!ret || ret == -ENOMEM)
+			return ret;
 	}
 	return ret;
 }
@@ -511,8 +511,15 @@ int cs_probes_register(void)
 		pr_err("cannot probe %s: error %d\n", copy_probe.kp.symbol_name, ret);
 		goto out_unregister_wake;
 	}
-	/* Without an mm probe the phases lack their split: not fatal. */
+	/*
+	 * Without an mm probe the phases lack their split: not fatal, unless
+	 * an allocation failed.
+	 */
 	mm_probe_err = register_mm_probe();
+	if (mm_probe_err == -ENOMEM) {
+		ret = mm_probe_err;
+		goto out_unregister_copy;
+	}
 	mm_probe_on = !mm_probe_err;
 	if (!mm_probe_on)
 		pr_warn("no memory-map copy probe (error %d): mm phase not measured\n",
@@ -530,6 +537,7 @@ int cs_probes_register(void)
 out_unregister_mm:
 	if (mm_probe_on)
 		unregister_kretprobe(&mm_probe);
+out_unregister_copy:
 	unregister_kretprobe(&copy_probe);
 out_unregister_wake:
 	unregister_kprobe(&wake_probe);

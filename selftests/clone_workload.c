@@ -7,6 +7,8 @@
  *
  * -c: the parent touches COW_PAGES pages, forks once, and the child writes
  * every one of them before it exits (COW_PAGES copies in the child).
+ * -V SECONDS: one vfork whose child sleeps that long before it exits (the
+ * parent waits inside kernel_clone() meanwhile).
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,18 +39,19 @@ static void *thread_fn(void *arg)
 
 int main(int argc, char **argv)
 {
-	long forks = 0, vforks = 0, threads = 0, cow = 0, i;
+	long forks = 0, vforks = 0, threads = 0, cow = 0, vfork_sleep = 0, i;
 	long page = sysconf(_SC_PAGESIZE);
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:v:t:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:v:t:c:V:")) != -1) {
 		switch (opt) {
 		case 'f': forks = atol(optarg); break;
 		case 'v': vforks = atol(optarg); break;
 		case 't': threads = atol(optarg); break;
 		case 'c': cow = atol(optarg); break;
+		case 'V': vfork_sleep = atol(optarg); break;
 		default:
-			fprintf(stderr, "usage: %s [-f N] [-v N] [-t N] [-c PAGES]\n",
+			fprintf(stderr, "usage: %s [-f N] [-v N] [-t N] [-c PAGES] [-V SECONDS]\n",
 				argv[0]);
 			return 2;
 		}
@@ -64,6 +69,17 @@ int main(int argc, char **argv)
 
 		if (pid == 0)
 			_exit(0);
+		reap(pid);
+	}
+	if (vfork_sleep > 0) {
+		struct timespec ts = { vfork_sleep, 0 };
+		pid_t pid = vfork();
+
+		if (pid == 0) {
+			/* Only system calls in a vfork child. */
+			syscall(SYS_nanosleep, &ts, NULL);
+			_exit(0);
+		}
 		reap(pid);
 	}
 	for (i = 0; i < threads; i++) {

@@ -338,6 +338,26 @@ TEST(version_line)
 	EXPECT_STREQ("clonestat version 1\n", line);
 }
 
+/* The file says which probe times the mm copy and how COW is followed. */
+TEST(methods_are_reported)
+{
+	struct stats *s = snapshot();
+	char mm[64] = "", cow[128] = "";
+	const char *p;
+
+	ASSERT_NE(NULL, s);
+	p = strstr(s->text, "\nmm_copy_probe ");
+	ASSERT_NE(NULL, p);
+	sscanf(p, "\nmm_copy_probe %63s", mm);
+	p = strstr(s->text, "\ncow.method ");
+	ASSERT_NE(NULL, p);
+	sscanf(p, "\ncow.method %127s", cow);
+	TH_LOG("mm phase: %s; COW: %s", mm, cow);
+	EXPECT_NE(0, mm[0]);
+	EXPECT_NE(0, cow[0]);
+	stats_free(s);
+}
+
 TEST(fork_and_thread_counts_are_exact)
 {
 	const int nforks = 50, nthreads = 30;
@@ -854,29 +874,44 @@ static int cow_round(char *p, int child_writes, int parent_writes, int exec,
 	return 0;
 }
 
+/*
+ * The kernel may copy a page that both sides write twice, not once: a
+ * transient extra reference (a per-CPU LRU batch holds one) makes the
+ * second writer copy too.  So a round can bill one or two copies more
+ * than the pages; the least of three rounds is one without that race.
+ */
+#define COW_ROUNDS	3
+
 static void cow_bill_test(struct __test_metadata *_metadata, int child_writes,
 			  int parent_writes, int exec)
 {
 	struct cow_bill control, bill;
+	long long min_control = -1, min_bill = -1;
 	struct stats *s = snapshot();
 	char *p = cow_region();
+	int i;
 
 	if (!cow_available(s))
 		SKIP(return, "no COW method on this kernel (see section cow)");
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, cow_round(p, 0, 0, exec, &control));
-	ASSERT_EQ(0, cow_round(p, child_writes, parent_writes, exec, &bill));
-	TH_LOG("control: child %lld + parent %lld copies; writing %d + %d: child %lld + parent %lld",
-	       control.child, control.parent, child_writes, parent_writes,
-	       bill.child, bill.parent);
-	EXPECT_EQ(1, control.forks);
-	EXPECT_EQ(1, bill.forks);
-	EXPECT_EQ(control.child + control.parent + child_writes + parent_writes,
-		  bill.child + bill.parent);
-	EXPECT_GE(bill.child, child_writes);
-	EXPECT_GE(bill.parent, parent_writes);
-	/* The per-fork histogram gained this fork, in its bucket. */
-	EXPECT_EQ(1, bill.bucket_forks);
+	for (i = 0; i < COW_ROUNDS; i++) {
+		ASSERT_EQ(0, cow_round(p, 0, 0, exec, &control));
+		ASSERT_EQ(0, cow_round(p, child_writes, parent_writes, exec, &bill));
+		TH_LOG("control: child %lld + parent %lld copies; writing %d + %d: child %lld + parent %lld",
+		       control.child, control.parent, child_writes, parent_writes,
+		       bill.child, bill.parent);
+		EXPECT_EQ(1, control.forks);
+		EXPECT_EQ(1, bill.forks);
+		EXPECT_GE(bill.child, child_writes);
+		EXPECT_GE(bill.parent, parent_writes);
+		/* The per-fork histogram gained this fork, in its bucket. */
+		EXPECT_EQ(1, bill.bucket_forks);
+		if (min_control < 0 || control.child + control.parent < min_control)
+			min_control = control.child + control.parent;
+		if (min_bill < 0 || bill.child + bill.parent < min_bill)
+			min_bill = bill.child + bill.parent;
+	}
+	EXPECT_EQ(min_control + child_writes + parent_writes, min_bill);
 	stats_free(s);
 }
 
