@@ -165,34 +165,39 @@ nothing_left() {
 }
 
 # Fault injection, where the kernel has it (the debug kernel): the N-th
-# allocation of insmod fails, for N = 1, 2, ... until loads succeed 20
-# times in a row (past the last allocation; an allocation whose failure
-# the kernel absorbs also lets a load succeed).  Every failed load must
-# fail with ENOMEM and leave nothing.  Small parameters keep the number
-# of allocations (kretprobe instances: max_inflight each) small.
+# fault point of finit_module() fails, for N = 1, 2, ... until a load has
+# fewer than N (fail_nth_load says "unfired").  A failed load must be
+# ENOMEM and leave nothing; a load that absorbed its failure must work
+# and unload.  Small parameters keep the number of allocations (the
+# kretprobe instances: max_inflight each) small.
 t_fail_nth() {
-	local n=0 ok_run=0 out fails=0 fs=/sys/kernel/debug/failslab
+	local n=0 out fails=0 absorbed=0 fs=/sys/kernel/debug/failslab
 	local fp=/sys/kernel/debug/fail_page_alloc
 	local params="max_inflight=64 cow_bills=64 task_slots=16 worst_slots=1"
 	echo N > "$fs/ignore-gfp-wait"
 	echo N > "$fp/ignore-gfp-wait"
 	echo 0 > "$fs/verbose"
 	echo 0 > "$fp/verbose"
-	while [ $ok_run -lt 20 ]; do
+	while :; do
 		n=$((n + 1))
-		# fail-nth counts this task's fault points: exec keeps the task.
-		if out=$(bash -c "echo $n > /proc/self/fail-nth && exec insmod $ko $params" 2>&1); then
-			ok_run=$((ok_run + 1))
-			rmmod clonestat || { echo "rmmod after fail-nth $n failed"; return 1; }
-			continue
-		fi
-		ok_run=0
-		fails=$((fails + 1))
-		grep -q "Cannot allocate memory" <<<"$out" ||
-			{ echo "fail-nth $n: $out (not ENOMEM)"; return 1; }
-		nothing_left || { echo "after fail-nth $n"; return 1; }
+		out=$("$progs/fail_nth_load" $n "$ko" "$params")
+		case $out in
+		"loaded unfired")
+			rmmod clonestat || { echo "rmmod after $n failed"; return 1; }
+			break ;;
+		"loaded fired")
+			absorbed=$((absorbed + 1))
+			rmmod clonestat || { echo "rmmod after fail-nth $n failed"; return 1; } ;;
+		"failed ENOMEM fired")
+			fails=$((fails + 1))
+			nothing_left || { echo "after fail-nth $n"; return 1; } ;;
+		*)
+			echo "fail-nth $n: $out"; nothing_left; return 1 ;;
+		esac
 	done
-	echo "$fails failed loads, every one ENOMEM with nothing left; $((n - 20)) fault points"
+	echo "$((n - 1)) fault points: $fails loads failed with ENOMEM and left nothing, $absorbed absorbed the failure"
+	# A sweep that never made a load fail tested nothing.
+	[ $fails -gt 0 ] || { echo "no failure was injected: fail-nth had no effect"; return 1; }
 }
 
 # kmemleak, where the kernel has it: no new leak since the tests began.

@@ -148,36 +148,41 @@ static int stats_read(struct stats *s)
 	return 0;
 }
 
-/* A counter that is always printed: -1 when absent (a failed lookup). */
-static long long get(const struct stats *s, const char *fmt, ...)
+static long long vlookup(const struct stats *s, long long absent,
+			 const char *fmt, va_list ap)
 {
 	char name[96];
-	va_list ap;
 	int i;
 
-	va_start(ap, fmt);
 	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
 	for (i = 0; i < s->nkv; i++)
 		if (!strcmp(s->kv[i].name, name))
 			return s->kv[i].val;
-	return -1;
+	return absent;
+}
+
+/* A counter that is always printed: -1 when absent (a failed lookup). */
+static long long get(const struct stats *s, const char *fmt, ...)
+{
+	long long v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	v = vlookup(s, -1, fmt, ap);
+	va_end(ap);
+	return v;
 }
 
 /* A counter printed only when non-zero (flags, errnos, buckets). */
 static long long get0(const struct stats *s, const char *fmt, ...)
 {
-	char name[96];
+	long long v;
 	va_list ap;
-	int i;
 
 	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
+	v = vlookup(s, 0, fmt, ap);
 	va_end(ap);
-	for (i = 0; i < s->nkv; i++)
-		if (!strcmp(s->kv[i].name, name))
-			return s->kv[i].val;
-	return 0;
+	return v;
 }
 
 /* Sum of the counters whose names start with prefix. */
@@ -287,11 +292,6 @@ static void stats_free(struct stats *s)
 #define D(a, b, ...) (get(b, __VA_ARGS__) - get(a, __VA_ARGS__))
 #define D0(a, b, ...) (get0(b, __VA_ARGS__) - get0(a, __VA_ARGS__))
 
-static void *thread_fn(void *arg)
-{
-	return arg;
-}
-
 static pid_t sys_clone3(struct clone_args *args)
 {
 	return syscall(__NR_clone3, args, sizeof(*args));
@@ -317,6 +317,11 @@ static int clone3_and_reap(unsigned long long flags, int *pidfd)
 	return 0;
 }
 
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
 static int fork_and_reap(void)
 {
 	pid_t pid = fork();
@@ -325,6 +330,21 @@ static int fork_and_reap(void)
 	if (pid == 0)
 		_exit(0);
 	return pid > 0 && waitpid(pid, &status, 0) == pid ? 0 : -1;
+}
+
+/* nforks forks and nthreads threads, one at a time; 0 when all worked. */
+static int forks_and_threads(int nforks, int nthreads)
+{
+	pthread_t t;
+	int i;
+
+	for (i = 0; i < nforks; i++)
+		if (fork_and_reap())
+			return -1;
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&t, NULL, thread_fn, NULL) || pthread_join(t, NULL))
+			return -1;
+	return 0;
 }
 
 TEST(version_line)
@@ -362,17 +382,9 @@ TEST(fork_and_thread_counts_are_exact)
 {
 	const int nforks = 50, nthreads = 30;
 	struct stats *a, *b;
-	int i;
 
 	ASSERT_NE(NULL, a = snapshot());
-	for (i = 0; i < nforks; i++)
-		ASSERT_EQ(0, fork_and_reap());
-	for (i = 0; i < nthreads; i++) {
-		pthread_t t;
-
-		ASSERT_EQ(0, pthread_create(&t, NULL, thread_fn, NULL));
-		ASSERT_EQ(0, pthread_join(t, NULL));
-	}
+	ASSERT_EQ(0, forks_and_threads(nforks, nthreads));
 	ASSERT_NE(NULL, b = snapshot());
 
 	TH_LOG("calls +%lld (user +%lld, kthread +%lld), /proc/stat processes +%lld",
@@ -755,17 +767,9 @@ TEST(first_run_counts_every_child)
 {
 	const int nforks = 20, nthreads = 20;
 	struct stats *a, *b;
-	int i;
 
 	ASSERT_NE(NULL, a = snapshot());
-	for (i = 0; i < nforks; i++)
-		ASSERT_EQ(0, fork_and_reap());
-	for (i = 0; i < nthreads; i++) {
-		pthread_t t;
-
-		ASSERT_EQ(0, pthread_create(&t, NULL, thread_fn, NULL));
-		ASSERT_EQ(0, pthread_join(t, NULL));
-	}
+	ASSERT_EQ(0, forks_and_threads(nforks, nthreads));
 	ASSERT_NE(NULL, b = snapshot());
 	TH_LOG("forks: %lld on the waking CPU, %lld elsewhere",
 	       sum_prefix(b, "hist.first_run.fork.same_cpu.") -
