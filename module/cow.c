@@ -177,12 +177,16 @@ static int exit_mmap_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct cs_parent *p;
 	struct cs_bill *b;
 
-	if (!cs_enter(CS_P_EXIT_MMAP))
+	if (!bills)
 		return 0;
 	b = bill_find(mm, false);
 	if (b) {
-		cs_record_bill(b->class, atomic_long_read(&b->child_copies),
-			       atomic_long_read(&b->parent_copies));
+		/* Recorded only outside another handler; freed anyway. */
+		if (cs_enter(CS_P_EXIT_MMAP)) {
+			cs_record_bill(b->class, atomic_long_read(&b->child_copies),
+				       atomic_long_read(&b->parent_copies));
+			cs_exit(CS_P_EXIT_MMAP);
+		}
 		WRITE_ONCE(b->gen, b->gen + 1);
 		/* The new generation is seen before the bill can be claimed again. */
 		smp_store_release(&b->mm, NULL);
@@ -191,7 +195,6 @@ static int exit_mmap_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (p)
 		/* Our reads of the entry complete before it can be claimed again. */
 		smp_store_release(&p->mm, NULL);
-	cs_exit(CS_P_EXIT_MMAP);
 	return 0;
 }
 

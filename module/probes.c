@@ -404,25 +404,24 @@ static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 /* schedule_tail(struct task_struct *prev): a new task's first run. */
 static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct cs_child *c;
+	struct cs_child *c = child_find(current, false);
 	u64 wake, now;
 
-	if (!cs_enter(CS_P_FIRST_RUN))
+	if (!c)
 		return 0;
-	c = child_find(current, false);
-	if (c) {
-		/* Pairs with the wakeup's release: waker_cpu and class are set. */
-		wake = smp_load_acquire(&c->wake);
+	/* Pairs with the wakeup's release: waker_cpu and class are set. */
+	wake = smp_load_acquire(&c->wake);
+	/* Recorded only outside another handler; the slot is freed anyway. */
+	if (wake && cs_enter(CS_P_FIRST_RUN)) {
 		now = cs_now();
-		if (wake)
-			cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
-					    now > wake ? now - wake : 0,
-					    fatal_signal_pending(current));
-		WRITE_ONCE(c->wake, 0);
-		/* The slot is cleared before another wakeup can claim it. */
-		smp_store_release(&c->task, NULL);
+		cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
+				    now > wake ? now - wake : 0,
+				    fatal_signal_pending(current));
+		cs_exit(CS_P_FIRST_RUN);
 	}
-	cs_exit(CS_P_FIRST_RUN);
+	WRITE_ONCE(c->wake, 0);
+	/* The slot is cleared before another wakeup can claim it. */
+	smp_store_release(&c->task, NULL);
 	return 0;
 }
 
