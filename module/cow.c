@@ -323,6 +323,16 @@ static struct kprobe exit_mmap_probe = {
  * kernel is reported in /proc/clonestat, and the rest of clonestat works
  * without it.  A failed allocation fails the load.
  */
+static void cs_marks_unregister(void)
+{
+	if (reuse_mark_on)
+		unregister_kprobe(&reuse_mark);
+	if (copy_mark_on)
+		unregister_kprobe(&copy_mark);
+	copy_mark_on = false;
+	reuse_mark_on = false;
+}
+
 int cs_cow_register(void)
 {
 	int ret;
@@ -330,25 +340,6 @@ int cs_cow_register(void)
 	if (!cs_cow_enabled) {
 		wp_err = -EPERM;
 		return 0;
-	}
-	bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
-	parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
-	if (!bills || !parents) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	bill_mask = cs_cow_bills - 1;
-
-	/* Bills close at exit_mmap(): without it, none opens. */
-	ret = register_kprobe(&exit_mmap_probe);
-	if (ret == -ENOMEM)
-		goto out_free;
-	exit_on = !ret;
-	if (!exit_on) {
-		pr_warn("cannot probe %s (error %d): COW bills off\n",
-			exit_mmap_probe.symbol_name, ret);
-		kvfree(bills);
-		bills = NULL;
 	}
 	ret = register_kprobe(&copy_mark);
 	if (ret == -ENOMEM)
@@ -361,10 +352,8 @@ int cs_cow_register(void)
 	if (copy_mark_on || reuse_mark_on) {
 		wp_probe.maxactive = cs_max_inflight;
 		wp_err = register_kretprobe(&wp_probe);
-		if (wp_err == -ENOMEM) {
-			ret = wp_err;
+		if (wp_err == -ENOMEM)
 			goto out_unregister;
-		}
 		wp_on = !wp_err;
 	} else {
 		wp_err = -ENOENT;
@@ -372,12 +361,25 @@ int cs_cow_register(void)
 	if (!wp_on) {
 		pr_warn("cannot follow COW faults (error %d): no do_wp_page, or neither wp_page_copy nor wp_page_reuse\n",
 			wp_err);
-		if (copy_mark_on)
-			unregister_kprobe(&copy_mark);
-		if (reuse_mark_on)
-			unregister_kprobe(&reuse_mark);
-		copy_mark_on = false;
-		reuse_mark_on = false;
+		cs_marks_unregister();
+	} else {
+		/* Bills only where copies are seen to charge them. */
+		bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
+		parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
+		if (!bills || !parents)
+			goto out_unregister;
+		bill_mask = cs_cow_bills - 1;
+		/* Bills close at exit_mmap(): without it, none opens. */
+		ret = register_kprobe(&exit_mmap_probe);
+		if (ret == -ENOMEM)
+			goto out_unregister;
+		exit_on = !ret;
+		if (!exit_on) {
+			pr_warn("cannot probe %s (error %d): COW bills off\n",
+				exit_mmap_probe.symbol_name, ret);
+			kvfree(bills);
+			bills = NULL;
+		}
 	}
 	thp_probe.maxactive = cs_max_inflight;
 	ret = register_kretprobe(&thp_probe);
@@ -393,31 +395,21 @@ int cs_cow_register(void)
 out_unregister:
 	cs_cow_unregister();
 	return -ENOMEM;
-out_free:
-	kvfree(bills);
-	kvfree(parents);
-	bills = NULL;
-	parents = NULL;
-	return ret;
 }
 
 void cs_cow_unregister(void)
 {
+	/* The reverse of cs_cow_register(). */
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
-	if (wp_on)
-		unregister_kretprobe(&wp_probe);
-	if (reuse_mark_on)
-		unregister_kprobe(&reuse_mark);
-	if (copy_mark_on)
-		unregister_kprobe(&copy_mark);
 	if (exit_on)
 		unregister_kprobe(&exit_mmap_probe);
+	if (wp_on)
+		unregister_kretprobe(&wp_probe);
+	cs_marks_unregister();
 	wp_on = false;
 	thp_on = false;
 	exit_on = false;
-	copy_mark_on = false;
-	reuse_mark_on = false;
 	kvfree(bills);
 	kvfree(parents);
 	bills = NULL;
@@ -451,7 +443,7 @@ void cs_cow_show(struct seq_file *m)
 	else if (!wp_on)
 		seq_printf(m, "# COW faults not followed: error %d (see the kernel log)\n",
 			   wp_err);
-	if (cs_cow_enabled && !exit_on)
+	if (wp_on && !exit_on)
 		seq_puts(m, "# no COW bills: exit_mmap cannot be probed\n");
 	if (cs_cow_enabled && !thp_on)
 		seq_puts(m, "# no huge-page COW: do_huge_pmd_wp_page cannot be probed (no THP?)\n");
