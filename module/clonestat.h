@@ -7,12 +7,17 @@
 #define _CLONESTAT_H
 
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seqlock.h>
 #include <linux/timekeeping.h>
 #include <linux/types.h>
 
 #define CLONESTAT_FORMAT_VERSION	1
+
+struct file;
+struct pid_namespace;
+struct seq_file;
 
 /* What a task creation is, decided from its clone flags and arguments. */
 enum cs_class {
@@ -81,7 +86,8 @@ enum cs_cow_outcome {
 /* A process, as the per-task table keys it: tgid and its start time. */
 struct cs_task {
 	seqcount_t seq;		/* odd while its CPU rewrites the entry */
-	pid_t tgid;		/* 0: a free entry */
+	unsigned int gen;	/* cs_gen when written: older is a free entry */
+	pid_t tgid;		/* 0: a free entry; in the initial pid namespace */
 	u64 start;		/* the group leader's start_time */
 	char comm[TASK_COMM_LEN];
 	u32 calls[CS_NR_CLASSES];
@@ -95,29 +101,48 @@ struct cs_task {
 /* One of the slowest creations seen. */
 struct cs_worst {
 	seqcount_t seq;
+	unsigned int gen;	/* as in cs_task */
 	u64 lat;		/* 0: a free entry */
+	u64 start;		/* the creating process's start_time */
+	u64 child_start;	/* the child's start_time */
 	u64 phase[CS_NR_PHASES];
 	u64 flags;
 	u64 parent_kib;
 	pid_t pid;		/* the child, 0 if none was created */
-	pid_t tgid;		/* the creating process */
+	pid_t tgid;		/* the creating process (initial namespace) */
 	int result;		/* 0 or -errno */
 	u8 class;
 	char comm[TASK_COMM_LEN];
 };
 
+/* Events not recorded on purpose, by reason. */
+enum cs_ignore {
+	CS_IGN_DISABLED,	/* recording disabled */
+	CS_IGN_FILTER,		/* the creating task did not pass the filter */
+	CS_NR_IGNORES
+};
+
 /*
  * Everything one CPU records.  Only that CPU writes it, from a probe
  * handler, with preemption disabled; readers on any CPU sum or copy it.
+ * A reset (cs_gen moves on) zeroes everything from "calls" on, done by
+ * the CPU itself at its next handler (cs_cpu_reset()); until then
+ * readers take the CPU's counters as zero.
  */
 struct cs_cpu {
 	int nest;			/* clonestat handlers running here */
+	unsigned int gen;		/* the cs_gen these counters count */
+	u64 sample_start;
+	struct cs_task *tasks;		/* cs_task_slots entries */
+	struct cs_worst *worst;		/* cs_worst_slots entries */
+	/* Zeroed by a reset from here on. */
 	unsigned long calls;		/* kernel_clone() entries */
 	unsigned long calls_kthread;	/* ... made by a kernel thread */
 	unsigned long ok;		/* kernel_clone() returned a pid */
 	unsigned long failed;		/* ... an error */
 	unsigned long direct;		/* tasks made by copy_process() alone */
 	unsigned long drops[CS_NR_DROPS];
+	unsigned long ignored[CS_NR_IGNORES];
 	unsigned long class_calls[CS_NR_CLASSES];
 	unsigned long class_failed[CS_NR_CLASSES];
 	u64 class_lat_sum[CS_NR_CLASSES];
@@ -153,9 +178,6 @@ struct cs_cpu {
 	unsigned long probe_hits[CS_NR_PROBES];
 	unsigned long probe_sampled[CS_NR_PROBES];
 	u64 probe_ns[CS_NR_PROBES];
-	u64 sample_start;
-	struct cs_task *tasks;		/* cs_task_slots entries */
-	struct cs_worst *worst;		/* cs_worst_slots entries */
 };
 
 extern struct cs_cpu __percpu *cs_cpu;
@@ -169,6 +191,7 @@ struct cs_record {
 	u64 phase[CS_NR_PHASES];
 	u64 vfork_blocked;	/* CLONE_VFORK: wakeup to return */
 	u64 parent_kib;		/* the parent's mapped memory, 0: no mm */
+	u64 child_start;	/* the child's start_time */
 	pid_t child;
 	int result;
 	int exit_signal;
@@ -183,6 +206,23 @@ void cs_record(const struct cs_record *r);
 void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed);
 void cs_record_cow(enum cs_cow_outcome outcome, u64 lat);
 void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies);
+void cs_cpu_reset(struct cs_cpu *c, unsigned int gen);
+
+/*
+ * control.c: what /proc/clonestat writes change.  cs_gen counts resets;
+ * cs_recording is cleared by "disable"; cs_filter, when set, names the
+ * tasks whose creations and faults are recorded (RCU: probe handlers
+ * run with preemption disabled, a read-side critical section).
+ */
+struct cs_filter;
+extern unsigned int cs_gen;
+extern bool cs_recording;
+extern struct cs_filter __rcu *cs_filter;
+bool cs_filter_match(const struct cs_filter *f);
+void cs_control_show(struct seq_file *m, struct pid_namespace *ns);
+ssize_t cs_control_write(struct file *file, const char __user *ubuf,
+			 size_t len, loff_t *ppos);
+void cs_control_exit(void);
 
 /*
  * The clock: one creation's probes run on different CPUs (copy_process()
@@ -207,11 +247,15 @@ static inline bool cs_enter(enum cs_probe_id id)
 {
 	unsigned long hits;
 
+	unsigned int gen = READ_ONCE(cs_gen);
+
 	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
 		this_cpu_dec(cs_cpu->nest);
 		this_cpu_inc(cs_cpu->drops[CS_DROP_NESTED]);
 		return false;
 	}
+	if (unlikely(this_cpu_read(cs_cpu->gen) != gen))
+		cs_cpu_reset(this_cpu_ptr(cs_cpu), gen);
 	hits = this_cpu_inc_return(cs_cpu->probe_hits[id]);
 	this_cpu_write(cs_cpu->sample_start,
 		       hits & ((1UL << CS_SAMPLE_SHIFT) - 1) ? 0 : cs_now());
@@ -227,6 +271,34 @@ static inline void cs_exit(enum cs_probe_id id)
 		this_cpu_inc(cs_cpu->probe_sampled[id]);
 	}
 	this_cpu_dec(cs_cpu->nest);
+}
+
+/*
+ * Why the current task's creations and faults are not recorded, or
+ * CS_NR_IGNORES when they are: called by the probes where a creation or
+ * a fault starts being followed, inside cs_enter()/cs_exit().
+ */
+static inline enum cs_ignore cs_ignored(void)
+{
+	const struct cs_filter *f;
+
+	if (!READ_ONCE(cs_recording))
+		return CS_IGN_DISABLED;
+	f = rcu_dereference_sched(cs_filter);
+	if (f && !cs_filter_match(f))
+		return CS_IGN_FILTER;
+	return CS_NR_IGNORES;
+}
+
+/* The same for a creation: one not recorded is counted as ignored. */
+static inline bool cs_wanted(void)
+{
+	enum cs_ignore why = cs_ignored();
+
+	if (why == CS_NR_IGNORES)
+		return true;
+	this_cpu_inc(cs_cpu->ignored[why]);
+	return false;
 }
 
 static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
@@ -250,6 +322,8 @@ void cs_cow_show(struct seq_file *m);
 void cs_cow_counters(struct seq_file *m);
 
 /* proc.c */
+#define CS_COMM_TOKEN_LEN	(4 * TASK_COMM_LEN)
+const char *cs_comm_token(const char *comm, char *buf);
 int cs_proc_create(void);
 void cs_proc_remove(void);
 
@@ -257,5 +331,6 @@ extern const char *const cs_class_names[CS_NR_CLASSES];
 extern const char *const cs_probe_names[CS_NR_PROBES];
 extern unsigned int cs_max_inflight;
 extern unsigned int cs_cow_bills;
+extern int cs_read_gid;
 
 #endif /* _CLONESTAT_H */

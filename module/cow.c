@@ -80,6 +80,7 @@ struct cs_wp_data {
 	struct task_struct *task;
 	u64 start;
 	u8 outcome;
+	bool wanted;		/* recorded; else only charged to a bill */
 };
 
 static DEFINE_PER_CPU(struct cs_wp_data *, wp_cur);
@@ -209,6 +210,20 @@ static int wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;
 	if (!cs_enter(CS_P_WP_ENTRY))
 		return 1;
+	/*
+	 * A filtered-out task's copies still go to the bill of a fork that
+	 * was recorded (the filter names the parent, not its child).
+	 */
+	switch (cs_ignored()) {
+	case CS_IGN_DISABLED:
+		cs_exit(CS_P_WP_ENTRY);
+		return 1;
+	case CS_IGN_FILTER:
+		d->wanted = false;
+		break;
+	default:
+		d->wanted = true;
+	}
 	d->task = current;
 	d->outcome = CS_COW_NONE;
 	d->start = cs_now();
@@ -238,7 +253,8 @@ static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	}
 	if (outcome == CS_COW_COPY && current->mm)
 		bill_charge(current->mm);
-	cs_record_cow(outcome, now > d->start ? now - d->start : 0);
+	if (d->wanted)
+		cs_record_cow(outcome, now > d->start ? now - d->start : 0);
 	cs_exit(CS_P_WP_RET);
 	return 0;
 }

@@ -13,6 +13,8 @@
 
 #include <linux/log2.h>
 #include <linux/module.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 
 #include "clonestat.h"
 
@@ -22,6 +24,11 @@ MODULE_PARM_DESC(task_slots,
 module_param_named(worst_slots, cs_worst_slots, uint, 0444);
 MODULE_PARM_DESC(worst_slots,
 		 "Slowest creations kept per CPU and shown (1..256; default 16)");
+
+int cs_read_gid = -1;
+module_param_named(read_gid, cs_read_gid, int, 0444);
+MODULE_PARM_DESC(read_gid,
+		 "Group that may also read /proc/clonestat (default -1: root only)");
 
 static bool __init cs_param_ok(const char *name, unsigned int val,
 			       unsigned int lo, unsigned int hi, bool pow2)
@@ -42,6 +49,11 @@ static int __init clonestat_init(void)
 	    !cs_param_ok("max_inflight", cs_max_inflight, 64, 65536, true) ||
 	    !cs_param_ok("cow_bills", cs_cow_bills, 64, 1048576, true))
 		return -EINVAL;
+	if (cs_read_gid < -1 ||
+	    (cs_read_gid >= 0 && !gid_valid(make_kgid(&init_user_ns, cs_read_gid)))) {
+		pr_err("read_gid=%d: must be -1 (root only) or a group id\n", cs_read_gid);
+		return -EINVAL;
+	}
 
 	ret = cs_buffers_alloc();
 	if (ret)
@@ -73,6 +85,7 @@ static void __exit clonestat_exit(void)
 	cs_proc_remove();
 	cs_probes_unregister();
 	cs_cow_unregister();
+	cs_control_exit();
 	cs_buffers_free();
 }
 

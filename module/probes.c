@@ -73,6 +73,7 @@ struct cs_inflight {
 	u64 phase_mm;			/* the mm copy */
 	u64 flags;
 	u64 parent_kib;
+	u64 child_start;
 	pid_t child;
 	int exit_signal;
 	u8 class;
@@ -158,6 +159,7 @@ static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *ar
 	s->exit_signal = args->exit_signal;
 	s->class = cs_classify(s->flags, args);
 	s->child = 0;
+	s->child_start = 0;
 	s->direct = false;
 	/* The mm is copied: fork cost grows with the parent's mappings. */
 	s->has_size = mm && !(s->flags & CLONE_VM) && !(current->flags & PF_KTHREAD);
@@ -171,6 +173,7 @@ static void slot_finish(const struct cs_inflight *s, int result)
 		.flags = s->flags,
 		.parent_kib = s->parent_kib,
 		.child = result < 0 ? 0 : s->child,
+		.child_start = s->child_start,
 		.result = result < 0 ? result : 0,
 		.exit_signal = s->exit_signal,
 		.class = s->class,
@@ -201,9 +204,12 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct cs_clone_data *d = (void *)ri->data;
 
 	d->slot = NULL;
-	if (!cs_enter(CS_P_CLONE_ENTRY)) {
-		d->local.start = 0;	/* counted as a drop: no record */
-		return 0;
+	d->local.start = 0;		/* no slot, no start: no record */
+	if (!cs_enter(CS_P_CLONE_ENTRY))
+		return 0;		/* counted as a drop */
+	if (!cs_wanted()) {
+		cs_exit(CS_P_CLONE_ENTRY);
+		return 0;		/* counted as ignored */
 	}
 	this_cpu_inc(cs_cpu->calls);
 	if (current->flags & PF_KTHREAD)
@@ -263,7 +269,7 @@ static int copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 * whose own probe could not claim one, and is counted there.
 	 */
 	if (!d->slot && (cs_args_io_thread(args) || cs_args_user_worker(args) ||
-			 cs_args_idle(args))) {
+			 cs_args_idle(args)) && cs_wanted()) {
 		d->slot = slot_claim();
 		if (d->slot) {
 			slot_start(d->slot, args);
@@ -297,8 +303,10 @@ static int copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		struct task_struct *p = (void *)regs_return_value(regs);
 
 		this_cpu_inc(cs_cpu->direct);
-		if (!IS_ERR(p))
+		if (!IS_ERR(p)) {
 			s->child = task_pid_nr(p);
+			s->child_start = p->start_time;
+		}
 		/* Its cost is copy_process()'s: it ends here. */
 		s->wake = now;
 		slot_finish(s, IS_ERR(p) ? PTR_ERR(p) : 0);
@@ -366,6 +374,30 @@ static inline struct cs_child *child_find(struct task_struct *p, bool claim)
 	return NULL;
 }
 
+/*
+ * The class of a child woken with no clone_entry() record: a worker or a
+ * kernel thread made by copy_process() alone (s, its slot), or a clone
+ * whose record was dropped (no slot: told from the child, roughly).
+ */
+static u8 cs_class_of_child(struct task_struct *p, const struct cs_inflight *s)
+{
+	if (p->flags & PF_KTHREAD)
+		return CS_KTHREAD;
+	if (s || p->flags & PF_IO_WORKER)
+		return CS_WORKER;
+#ifdef PF_USER_WORKER
+	if (p->flags & PF_USER_WORKER)
+		return CS_WORKER;
+#endif
+	if (p->vfork_done)
+		return CS_VFORK;
+	if (same_thread_group(p, current))
+		return CS_THREAD;
+	if (p->mm == current->mm)
+		return CS_SHARED_VM;
+	return CS_FORK;
+}
+
 /* wake_up_new_task(struct task_struct *p) */
 static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -380,13 +412,17 @@ static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (s && !s->direct) {
 		s->wake = cs_now();
 		s->child = task_pid_nr(p);
+		s->child_start = p->start_time;
 		class = s->class;
 		/* A forked address space: its COW bill opens now. */
 		if (s->has_size && p->mm && p->mm != current->mm)
 			cs_cow_bill_open(p->mm, current->mm, class);
+	} else if (s || cs_ignored() == CS_NR_IGNORES) {
+		class = cs_class_of_child(p, s);
 	} else {
-		/* Made by copy_process() alone: a worker, or a kernel thread. */
-		class = p->flags & PF_KTHREAD ? CS_KTHREAD : CS_WORKER;
+		/* A creation not recorded (disabled, filtered): nor its child. */
+		cs_exit(CS_P_WAKE);
+		return 0;
 	}
 	c = child_find(p, true);
 	if (c) {
@@ -525,7 +561,12 @@ int cs_probes_register(void)
 			mm_probe_err);
 
 	clone_probe.kp.symbol_name = clone_symbol;
-	clone_probe.maxactive = cs_max_inflight;
+	/*
+	 * Twice the in-flight table: past max_inflight creations at once, a
+	 * creation still gets its handlers and counts as drops.inflight,
+	 * rather than as a kretprobe miss that would not count it at all.
+	 */
+	clone_probe.maxactive = 2 * cs_max_inflight;
 	ret = register_kretprobe(&clone_probe);
 	if (ret < 0) {
 		pr_err("cannot probe %s: error %d\n", clone_symbol, ret);

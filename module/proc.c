@@ -7,11 +7,14 @@
 
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/pid_namespace.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
-#include <linux/slab.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 
 #include "clonestat.h"
 
@@ -100,14 +103,28 @@ static const char *const cs_flag_names[CS_NR_FLAGS] = {
 /* All CPUs' counters added up (the max fields: the largest). */
 struct cs_sum {
 	struct cs_cpu c;
+	unsigned int gen;		/* the generation read */
 	unsigned int nr_entries;	/* task entries of all CPUs, unmerged */
 	unsigned int nr_tasks;		/* ... merged: one row a process */
 	unsigned int nr_worst;
+	unsigned int tasks_hidden;	/* rows the reader's namespace cannot see */
+	unsigned int worst_hidden;
+	struct pid_namespace *ns;	/* the reader's */
 	struct cs_task *tasks;
 	struct cs_worst *worst;
 };
 
-static void cs_sum_counters(struct cs_cpu *s)
+/* A CPU's counters count since the latest reset once it has zeroed them. */
+static bool cs_cpu_current(const struct cs_cpu *c, unsigned int gen)
+{
+	if (READ_ONCE(c->gen) != gen)
+		return false;
+	/* Pairs with cs_cpu_reset(): the zeroes before the generation. */
+	smp_rmb();
+	return true;
+}
+
+static void cs_sum_counters(struct cs_cpu *s, unsigned int gen)
 {
 	unsigned int i, j, k;
 	int cpu;
@@ -116,6 +133,8 @@ static void cs_sum_counters(struct cs_cpu *s)
 	for_each_possible_cpu(cpu) {
 		const struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
 
+		if (!cs_cpu_current(c, gen))
+			continue;
 		s->calls += READ_ONCE(c->calls);
 		s->calls_kthread += READ_ONCE(c->calls_kthread);
 		s->ok += READ_ONCE(c->ok);
@@ -126,6 +145,8 @@ static void cs_sum_counters(struct cs_cpu *s)
 		s->vfork_blocked_sum += READ_ONCE(c->vfork_blocked_sum);
 		for (i = 0; i < CS_NR_DROPS; i++)
 			s->drops[i] += READ_ONCE(c->drops[i]);
+		for (i = 0; i < CS_NR_IGNORES; i++)
+			s->ignored[i] += READ_ONCE(c->ignored[i]);
 		for (i = 0; i < CS_NR_CLASSES; i++) {
 			s->class_calls[i] += READ_ONCE(c->class_calls[i]);
 			s->class_failed[i] += READ_ONCE(c->class_failed[i]);
@@ -218,6 +239,25 @@ static int cs_worst_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * nr, a task's pid in the initial namespace, as ns sees it: 0 when ns
+ * cannot see it, or it is gone (its start time tells a reused pid).
+ */
+static pid_t cs_pid_in_ns(pid_t nr, u64 start, struct pid_namespace *ns)
+{
+	struct task_struct *t;
+	pid_t ret = 0;
+
+	if (ns == &init_pid_ns)
+		return nr;
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(nr, &init_pid_ns), PIDTYPE_PID);
+	if (t && t->start_time == start)
+		ret = task_pid_nr_ns(t, ns);
+	rcu_read_unlock();
+	return ret;
+}
+
 /* Copy every CPU's task rows, merge the rows of one process. */
 static int cs_collect_tasks(struct cs_sum *s)
 {
@@ -240,7 +280,7 @@ static int cs_collect_tasks(struct cs_sum *s)
 				seq = read_seqcount_begin(&e->seq);
 				memcpy(d, e, sizeof(*d));
 			} while (read_seqcount_retry(&e->seq, seq));
-			if (d->tgid)
+			if (d->tgid && d->gen == s->gen)
 				n++;
 		}
 	}
@@ -263,6 +303,19 @@ static int cs_collect_tasks(struct cs_sum *s)
 		}
 		if (out != i)
 			memcpy(d, e, sizeof(*d));
+		out++;
+	}
+	/* Rows of processes the reader's namespace sees, in its numbers. */
+	for (i = 0, n = out, out = 0; i < n; i++) {
+		struct cs_task *e = &s->tasks[i];
+
+		e->tgid = cs_pid_in_ns(e->tgid, e->start, s->ns);
+		if (!e->tgid) {
+			s->tasks_hidden++;
+			continue;
+		}
+		if (out != i)
+			memcpy(&s->tasks[out], e, sizeof(*e));
 		out++;
 	}
 	sort(s->tasks, out, sizeof(*s->tasks), cs_task_cmp_busy, NULL);
@@ -291,13 +344,43 @@ static int cs_collect_worst(struct cs_sum *s)
 				seq = read_seqcount_begin(&e->seq);
 				memcpy(d, e, sizeof(*d));
 			} while (read_seqcount_retry(&e->seq, seq));
-			if (d->lat)
-				n++;
+			if (!d->lat || d->gen != s->gen)
+				continue;
+			d->tgid = cs_pid_in_ns(d->tgid, d->start, s->ns);
+			if (!d->tgid) {
+				s->worst_hidden++;
+				continue;
+			}
+			/* 0: no child, or one the reader cannot see. */
+			if (d->pid)
+				d->pid = cs_pid_in_ns(d->pid, d->child_start, s->ns);
+			n++;
 		}
 	}
 	sort(s->worst, n, sizeof(*s->worst), cs_worst_cmp, NULL);
 	s->nr_worst = min(n, cs_worst_slots);
 	return 0;
+}
+
+/*
+ * A process name as one word: bytes other than '!'..'~', and the
+ * backslash, as \ooo (octal), the way /proc/self/mountinfo shows paths.
+ */
+const char *cs_comm_token(const char *comm, char *buf)
+{
+	char *p = buf;
+	unsigned int i;
+
+	for (i = 0; i < TASK_COMM_LEN && comm[i]; i++) {
+		unsigned char c = comm[i];
+
+		if (c > ' ' && c <= '~' && c != '\\')
+			*p++ = c;
+		else
+			p += sprintf(p, "\\%03o", c);
+	}
+	*p = '\0';
+	return buf;
 }
 
 static const char *cs_flag_name(unsigned int bit, char *buf, size_t len)
@@ -366,6 +449,7 @@ static void cs_show_hist(struct seq_file *m, const char *title, const char *unit
 
 static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 {
+	char comm[CS_COMM_TOKEN_LEN];
 	const struct cs_cpu *c = &s->c;
 	char buf[32], title[32];
 	unsigned int i, k;
@@ -465,7 +549,7 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 	for (k = 0; k < s->nr_tasks; k++) {
 		const struct cs_task *t = &s->tasks[k];
 
-		seq_printf(m, "%-10d %-16s", t->tgid, t->comm);
+		seq_printf(m, "%-10d %-16s", t->tgid, cs_comm_token(t->comm, comm));
 		for (i = 0; i < CS_NR_CLASSES; i++)
 			seq_printf(m, " %9u", t->calls[i]);
 		seq_printf(m, " %14llu %12llu %10llu %10llu\n", t->lat_sum, t->lat_max,
@@ -481,7 +565,8 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 
 		seq_printf(m, "%-12llu %10llu %10llu %10llu %8d %8d %-16s %-10s %-8d %#-18llx %13llu\n",
 			   w->lat, w->phase[CS_PH_COPY], w->phase[CS_PH_MM],
-			   w->phase[CS_PH_REST], w->pid, w->tgid, w->comm,
+			   w->phase[CS_PH_REST], w->pid, w->tgid,
+			   cs_comm_token(w->comm, comm),
 			   cs_class_names[w->class], w->result, w->flags,
 			   w->parent_kib);
 	}
@@ -508,6 +593,10 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "tasks.entries %u\n", s->nr_entries);
 	seq_printf(m, "tasks.rows %u\n", s->nr_tasks);
 	seq_printf(m, "tasks.capacity %u\n", num_possible_cpus() * cs_task_slots);
+	seq_printf(m, "tasks.hidden %u\n", s->tasks_hidden);
+	seq_printf(m, "worst.hidden %u\n", s->worst_hidden);
+	seq_printf(m, "ignored.disabled %lu\n", c->ignored[CS_IGN_DISABLED]);
+	seq_printf(m, "ignored.filter %lu\n", c->ignored[CS_IGN_FILTER]);
 	for (i = 0; i < CS_NR_CLASSES; i++) {
 		const char *n = cs_class_names[i];
 
@@ -597,7 +686,9 @@ static int clonestat_show(struct seq_file *m, void *v)
 	s = kvzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	cs_sum_counters(&s->c);
+	s->ns = m->private;
+	s->gen = READ_ONCE(cs_gen);
+	cs_sum_counters(&s->c, s->gen);
 	ret = cs_collect_tasks(s);
 	if (!ret)
 		ret = cs_collect_worst(s);
@@ -607,6 +698,7 @@ static int clonestat_show(struct seq_file *m, void *v)
 	seq_printf(m, "clonestat version %d\n", CLONESTAT_FORMAT_VERSION);
 	seq_puts(m, "# Sums over all CPUs, read without stopping them: approximate while\n"
 		    "# tasks are being created, exact when none is.  Fields: README.md.\n");
+	cs_control_show(m, s->ns);
 	seq_puts(m, "\nsection probes\n");
 	cs_probes_show(m);
 	cs_show_tables(m, s);
@@ -623,23 +715,45 @@ static int clonestat_open(struct inode *inode, struct file *file)
 	/* Room for the tables, so that show() rarely runs twice. */
 	size_t size = SZ_64K + (size_t)num_possible_cpus() *
 		      (cs_task_slots * 128 + cs_worst_slots * 160);
+	/* Pids as the opener's pid namespace sees them. */
+	struct pid_namespace *ns = get_pid_ns(task_active_pid_ns(current));
+	int ret;
 
-	return single_open_size(file, clonestat_show, NULL, size);
+	ret = single_open_size(file, clonestat_show, ns, size);
+	if (ret)
+		put_pid_ns(ns);
+	return ret;
+}
+
+static int clonestat_release(struct inode *inode, struct file *file)
+{
+	struct seq_file *m = file->private_data;
+
+	put_pid_ns(m->private);
+	return single_release(inode, file);
 }
 
 static const struct proc_ops clonestat_proc_ops = {
 	.proc_open	= clonestat_open,
 	.proc_read	= seq_read,
+	.proc_write	= cs_control_write,
 	.proc_lseek	= seq_lseek,
-	.proc_release	= single_release,
+	.proc_release	= clonestat_release,
 };
 
 static struct proc_dir_entry *clonestat_proc;
 
 int cs_proc_create(void)
 {
-	clonestat_proc = proc_create("clonestat", 0400, NULL, &clonestat_proc_ops);
-	return clonestat_proc ? 0 : -ENOMEM;
+	/* Root reads and writes; the read group, when set, reads. */
+	clonestat_proc = proc_create("clonestat", cs_read_gid < 0 ? 0600 : 0640,
+				     NULL, &clonestat_proc_ops);
+	if (!clonestat_proc)
+		return -ENOMEM;
+	if (cs_read_gid >= 0)
+		proc_set_user(clonestat_proc, GLOBAL_ROOT_UID,
+			      make_kgid(&init_user_ns, cs_read_gid));
+	return 0;
 }
 
 void cs_proc_remove(void)

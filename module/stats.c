@@ -26,6 +26,13 @@
  * What cannot be recorded is counted: a task-table window full of other
  * processes evicts the one with the fewest clones (task_evictions); the
  * probes count their own drops (cs_drop) and kretprobe misses.
+ *
+ * A reset must not write another CPU's buffer either.  It moves the
+ * generation cs_gen on; each CPU zeroes its own counters at its next
+ * handler (cs_cpu_reset()), and entries of tasks[] and worst[] written
+ * under an older generation count as free.  Readers take a CPU, or an
+ * entry, of an older generation as empty, so a reset shows at once even
+ * on CPUs that stay idle or offline.
  */
 
 #include <linux/hash.h>
@@ -64,6 +71,12 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c)
 		unsigned int idx = (h + i) & (cs_task_slots - 1);
 
 		t = &c->tasks[idx];
+		if (t->gen != c->gen) {
+			/* Freed by a reset: the first choice of victim. */
+			victim = idx;
+			victim_events = 0;
+			continue;
+		}
 		if (t->tgid == tgid && t->start == start) {
 			raw_write_seqcount_begin(&t->seq);
 			goto out_comm;
@@ -76,9 +89,10 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c)
 
 	t = &c->tasks[victim];
 	raw_write_seqcount_begin(&t->seq);
-	if (t->tgid)
+	if (t->tgid && t->gen == c->gen)
 		c->task_evictions++;
 	c->task_inserts++;
+	t->gen = c->gen;
 	memset(t->calls, 0, sizeof(t->calls));
 	t->events = 0;
 	t->tgid = tgid;
@@ -116,17 +130,28 @@ static void cs_task_account(struct cs_cpu *c, const struct cs_record *r)
 
 static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
 {
-	struct cs_worst *w = &c->worst[0];
+	struct cs_worst *w = NULL;
 	unsigned int i;
 
-	for (i = 1; i < cs_worst_slots; i++)
-		if (c->worst[i].lat < w->lat)
-			w = &c->worst[i];
-	if (r->lat <= w->lat)
+	/* The fastest kept, or an entry freed by a reset. */
+	for (i = 0; i < cs_worst_slots; i++) {
+		struct cs_worst *e = &c->worst[i];
+
+		if (e->gen != c->gen) {
+			w = e;
+			break;
+		}
+		if (!w || e->lat < w->lat)
+			w = e;
+	}
+	if (w->gen == c->gen && r->lat <= w->lat)
 		return;
 
 	raw_write_seqcount_begin(&w->seq);
+	w->gen = c->gen;
 	w->lat = r->lat;
+	w->start = current->group_leader->start_time;
+	w->child_start = r->child_start;
 	memcpy(w->phase, r->phase, sizeof(w->phase));
 	w->flags = r->flags;
 	w->parent_kib = r->parent_kib;
@@ -177,6 +202,21 @@ void cs_record(const struct cs_record *r)
 
 	cs_task_account(c, r);
 	cs_worst_account(c, r);
+}
+
+/*
+ * Zero this CPU's counters for generation gen, in probe context: a
+ * memset of a few KiB, once a CPU per reset.  The tables are not
+ * touched: their entries of older generations count as free.
+ */
+void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
+{
+	size_t from = offsetof(struct cs_cpu, calls);
+
+	memset((char *)c + from, 0, sizeof(*c) - from);
+	/* Readers that see the new generation see zeroed counters. */
+	smp_wmb();
+	WRITE_ONCE(c->gen, gen);
 }
 
 /* A new task's first run, timed from its wakeup. */

@@ -103,7 +103,7 @@ t_bad_params() {
 	local p out
 	for p in task_slots=3 task_slots=0 task_slots=131072 worst_slots=0 \
 		 worst_slots=257 max_inflight=63 max_inflight=1000 cow_bills=100 \
-		 task_slots=abc; do
+		 task_slots=abc read_gid=-2 read_gid=abc; do
 		out=$(insmod "$ko" "$p" 2>&1) &&
 			{ echo "insmod $p succeeded"; unload; return 1; }
 		# kmod words EINVAL from init_module() as "Invalid parameters".
@@ -155,6 +155,126 @@ t_unload_with_vfork_parent() {
 	rmmod clonestat || { echo "rmmod failed"; kill $w; return 1; }
 	wait $w || { echo "the vfork parent failed"; return 1; }
 	insmod "$ko" && unload
+}
+
+# counter NAME: its value in the counters section ("" when absent).
+counter() {
+	local k v
+	while read -r k v; do
+		[ "$k" = "$1" ] && { echo "$v"; return; }
+	done < /proc/clonestat
+}
+
+# Root only by default; read_gid=G opens reading, not writing, to G.
+t_read_gid() {
+	local mode
+	insmod "$ko" || return 1
+	mode=$(stat -c '%a %u %g' /proc/clonestat)
+	[ "$mode" = "600 0 0" ] || { echo "default mode/owner: $mode"; unload; return 1; }
+	setpriv --reuid=65534 --regid=65534 --clear-groups head -n1 /proc/clonestat \
+		> /dev/null 2>&1 && { echo "nobody read it"; unload; return 1; }
+	unload || return 1
+	insmod "$ko" read_gid=4242 || return 1
+	mode=$(stat -c '%a %u %g' /proc/clonestat)
+	[ "$mode" = "640 0 4242" ] || { echo "read_gid mode/owner: $mode"; unload; return 1; }
+	[ "$(setpriv --reuid=65534 --regid=4242 --clear-groups head -n1 /proc/clonestat)" = \
+		"clonestat version 1" ] || { echo "group 4242 cannot read"; unload; return 1; }
+	setpriv --reuid=65534 --regid=65534 --clear-groups head -n1 /proc/clonestat \
+		> /dev/null 2>&1 && { echo "nobody outside the group read it"; unload; return 1; }
+	setpriv --reuid=65534 --regid=4242 --clear-groups sh -c 'echo reset > /proc/clonestat' \
+		2> /dev/null && { echo "the read group could write"; unload; return 1; }
+	[ "$(cat /sys/module/clonestat/parameters/read_gid)" = 4242 ] ||
+		{ echo "read_gid not shown in sysfs"; unload; return 1; }
+	unload
+}
+
+# Readers, resets, filters and disable/enable during a storm; the log is
+# checked at the end.  The readers and writers are shell builtins.
+t_storm_with_readers_and_writers() {
+	local end rc=0 r w
+	insmod "$ko" || return 1
+	storm_start
+	end=$((SECONDS + ${CLONESTAT_STORM_SECONDS:-20}))
+	(while [ $SECONDS -lt $end ]; do mapfile -t x < /proc/clonestat; done) & r=$!
+	(while [ $SECONDS -lt $end ]; do mapfile -t x < /proc/clonestat; done) & r="$r $!"
+	(while [ $SECONDS -lt $end ]; do
+		echo reset > /proc/clonestat
+		echo "filter comm clone_workload" > /proc/clonestat
+		echo "filter tgid $$" > /proc/clonestat
+		echo disable > /proc/clonestat
+		echo enable > /proc/clonestat
+		echo "filter clear" > /proc/clonestat
+	done) & w=$!
+	wait $r $w || { echo "a reader or writer failed"; rc=1; }
+	storm_stop
+	head -n1 /proc/clonestat | grep -qx "clonestat version 1" || rc=1
+	unload || rc=1
+	return $rc
+}
+
+# CPUs taken offline and back during a storm.
+t_hotplug_during_storm() {
+	local cpu=/sys/devices/system/cpu/cpu1/online i rc=0
+	insmod "$ko" || return 1
+	storm_start
+	for i in $(seq 10); do
+		echo 0 > $cpu || { echo "offline #$i failed"; rc=1; break; }
+		sleep 0.3
+		echo 1 > $cpu || { echo "online #$i failed"; rc=1; break; }
+		sleep 0.3
+	done
+	storm_stop
+	echo 1 > $cpu 2> /dev/null
+	head -n1 /proc/clonestat | grep -qx "clonestat version 1" || rc=1
+	unload || rc=1
+	return $rc
+}
+
+# Exact counts while CPUs race: NPROC workloads at once, with readers.
+# The filter keeps the shell's own forks out.
+t_exact_under_load() {
+	local n=$(($(nproc) * 2)) i pids= r got want rc=0
+	insmod "$ko" || return 1
+	echo "filter comm clone_workload" > /proc/clonestat
+	(while :; do mapfile -t x < /proc/clonestat; done) & r=$!
+	for i in $(seq $n); do
+		"$progs/clone_workload" -f 300 -v 100 -t 200 -c 16 > /dev/null & pids="$pids $!"
+	done
+	wait $pids || { echo "a workload failed"; kill $r; unload; return 1; }
+	kill $r; wait $r 2> /dev/null
+	for want in "class.fork.calls $((n * 301))" "class.vfork.calls $((n * 100))" \
+		    "class.thread.calls $((n * 200))" "failed 0" "drops.inflight 0" \
+		    "drops.nested 0" "missed.kernel_clone 0" "bill.fork.forks $((n * 301))"; do
+		got=$(counter "${want% *}")
+		[ "$got" = "${want#* }" ] || { echo "${want% *}: $got, want ${want#* }"; rc=1; }
+	done
+	unload
+	return $rc
+}
+
+# Above capacity (more creations in flight than max_inflight), every
+# creation is still counted and the overflow is counted as a drop.
+t_drops_are_counted() {
+	local n=100 i pids= got drops missed rc=0
+	insmod "$ko" max_inflight=64 || return 1
+	echo "filter comm clone_workload" > /proc/clonestat
+	# Each parent waits in kernel_clone() while its vfork child sleeps.
+	for i in $(seq $n); do
+		"$progs/clone_workload" -V 3 > /dev/null & pids="$pids $!"
+	done
+	wait $pids || { echo "a workload failed"; unload; return 1; }
+	got=$(counter class.vfork.calls)
+	drops=$(counter drops.inflight)
+	missed=$(counter missed.kernel_clone)
+	echo "$n vforks at once, max_inflight=64: counted $got, drops.inflight $drops, missed $missed"
+	[ "$got" = $n ] || rc=1
+	[ "$missed" = 0 ] || rc=1
+	[ "${drops:-0}" -gt 0 ] || { echo "no drop counted"; rc=1; }
+	# The dropped ones' children are still told apart at their wakeup.
+	[ "$(counter first_run.worker.lat_sum_ns)" = 0 ] ||
+		{ echo "vfork children counted as workers"; rc=1; }
+	unload
+	return $rc
 }
 
 # Nothing of clonestat is left: module, /proc file, probes.
@@ -225,6 +345,15 @@ else
 		"kprobe register/unregister during forks crashes this kernel without clonestat (README); CLONESTAT_TEST_UNLOAD_STORM=1 runs it"
 fi
 check "unload while a vfork parent waits in kernel_clone" t_unload_with_vfork_parent
+check "root only by default; read_gid opens reading to one group" t_read_gid
+check "storm with readers, resets, filters, disable/enable" t_storm_with_readers_and_writers
+if [ -w /sys/devices/system/cpu/cpu1/online ]; then
+	check "CPU 1 offline and online 10 times during a storm" t_hotplug_during_storm
+else
+	skip "CPU hotplug during a storm" "no second CPU that can go offline"
+fi
+check "counts exact with every CPU creating at once" t_exact_under_load
+check "above max_inflight: every vfork counted, overflow counted as drops" t_drops_are_counted
 if [ -w /proc/self/fail-nth ] && [ -d /sys/kernel/debug/failslab ]; then
 	check "every allocation at load made to fail: ENOMEM, nothing left" t_fail_nth
 else

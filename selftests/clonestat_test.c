@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <liburing.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
@@ -28,7 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -961,6 +965,715 @@ TEST(cow_after_child_exit_reuses)
 	EXPECT_GE(rb.cow_reuses - ra.cow_reuses, COW_WRITES);
 	stats_free(a);
 	stats_free(b);
+}
+
+/*
+ * Control: the words written to /proc/clonestat.  The fixture puts the
+ * module back as loaded (recording, no filter) whatever the test did.
+ */
+static int ctl_write(const void *buf, size_t len, off_t off)
+{
+	int fd = open(PROC_PATH, O_WRONLY), ret = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = off ? pwrite(fd, buf, len, off) : write(fd, buf, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/* A write after an lseek() to off. */
+static int ctl_write_at(const void *buf, size_t len, off_t off)
+{
+	int fd = open(PROC_PATH, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, off, SEEK_SET) != off || write(fd, buf, len) >= 0)
+		ret = -EIO;
+	else
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int ctl(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return ctl_write(buf, strlen(buf), 0);
+}
+
+/* The "control" section's text, copied into out. */
+static int control_text(const struct stats *s, char *out, size_t len)
+{
+	const char *p = strstr(s->text, "\nsection control\n"), *end;
+
+	if (!p)
+		return -1;
+	end = strstr(p + 1, "\nsection ");
+	if (!end || (size_t)(end - p) >= len)
+		return -1;
+	memcpy(out, p, end - p);
+	out[end - p] = '\0';
+	return 0;
+}
+
+/* A line "name value" of the control section: value as text. */
+static int control_value(const struct stats *s, const char *name, char *out, size_t len)
+{
+	char text[4096], key[64];
+	const char *p;
+
+	if (control_text(s, text, sizeof(text)))
+		return -1;
+	snprintf(key, sizeof(key), "\n%s ", name);
+	p = strstr(text, key);
+	if (!p)
+		return -1;
+	p += strlen(key);
+	snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+	return 0;
+}
+
+static long long control_number(const struct stats *s, const char *name)
+{
+	char v[64];
+
+	return control_value(s, name, v, sizeof(v)) ? -1 : strtoll(v, NULL, 10);
+}
+
+FIXTURE(control) {
+};
+
+FIXTURE_SETUP(control)
+{
+	ASSERT_EQ(0, ctl("filter clear"));
+	ASSERT_EQ(0, ctl("enable"));
+}
+
+FIXTURE_TEARDOWN(control)
+{
+	ctl("filter clear");
+	ctl("enable");
+}
+
+/* reset zeroes the counters, the histograms and the tables at once. */
+TEST_F(control, reset_zeroes_everything)
+{
+	struct stats *a, *b, *c;
+	struct task_row r;
+
+	ASSERT_EQ(0, forks_and_threads(5, 1));
+	ASSERT_NE(NULL, a = snapshot());
+	ASSERT_GE(get(a, "class.fork.calls"), 5);
+	ASSERT_EQ(0, task_row(a, getpid(), &r));
+
+	ASSERT_EQ(0, ctl("reset\n"));
+	ASSERT_NE(NULL, b = snapshot());
+	EXPECT_EQ(control_number(a, "resets") + 1, control_number(b, "resets"));
+	/* Kernel threads may be made meanwhile: user classes only. */
+	EXPECT_EQ(0, get(b, "calls_user"));
+	EXPECT_EQ(0, get(b, "class.fork.calls"));
+	EXPECT_EQ(0, get(b, "class.thread.calls"));
+	EXPECT_EQ(0, get(b, "class.fork.lat_sum_ns"));
+	EXPECT_EQ(0, sum_prefix(b, "hist.latency.fork."));
+	EXPECT_EQ(0, sum_prefix(b, "flag."));
+	EXPECT_NE(0, task_row(b, getpid(), &r)) TH_LOG("our row survived the reset");
+
+	/* Counting starts again from zero, exactly. */
+	ASSERT_EQ(0, forks_and_threads(3, 2));
+	ASSERT_NE(NULL, c = snapshot());
+	EXPECT_EQ(3, get(c, "class.fork.calls"));
+	EXPECT_EQ(2, get(c, "class.thread.calls"));
+	EXPECT_EQ(5, get(c, "calls_user"));
+	EXPECT_EQ(3, sum_prefix(c, "hist.latency.fork."));
+	ASSERT_EQ(0, task_row(c, getpid(), &r));
+	EXPECT_EQ(3, r.calls[C_FORK]);
+	EXPECT_EQ(2, r.calls[C_THREAD]);
+	stats_free(a);
+	stats_free(b);
+	stats_free(c);
+}
+
+/* disable: nothing recorded, every creation counted as ignored. */
+TEST_F(control, disable_stops_recording)
+{
+	struct stats *a, *b, *c;
+	char v[16];
+
+	ASSERT_NE(NULL, a = snapshot());
+	ASSERT_EQ(0, ctl("disable"));
+	ASSERT_EQ(0, forks_and_threads(4, 3));
+	ASSERT_NE(NULL, b = snapshot());
+	ASSERT_EQ(0, control_value(b, "recording", v, sizeof(v)));
+	EXPECT_STREQ("0", v);
+	ASSERT_EQ(0, ctl("enable"));
+	EXPECT_EQ(0, D(a, b, "calls_user"));
+	EXPECT_EQ(0, D(a, b, "class.fork.calls"));
+	EXPECT_EQ(0, D(a, b, "class.thread.calls"));
+	EXPECT_GE(D(a, b, "ignored.disabled"), 7);
+	/* Independent: every task the kernel made was recorded or ignored. */
+	EXPECT_EQ(b->processes - a->processes,
+		  D(a, b, "ok") + D(a, b, "direct") + D(a, b, "ignored.disabled"));
+
+	ASSERT_EQ(0, forks_and_threads(2, 0));
+	ASSERT_NE(NULL, c = snapshot());
+	EXPECT_EQ(2, D(b, c, "class.fork.calls"));
+	EXPECT_EQ(0, D(b, c, "ignored.disabled"));
+	stats_free(a);
+	stats_free(b);
+	stats_free(c);
+}
+
+/* A child that forks n grandchildren, with its name set to comm if given. */
+static pid_t forker(int n, const char *comm)
+{
+	pid_t pid = fork();
+	int i;
+
+	if (pid)
+		return pid;
+	if (comm)
+		prctl(PR_SET_NAME, comm);
+	for (i = 0; i < n; i++)
+		if (fork_and_reap())
+			_exit(1);
+	_exit(0);
+}
+
+static int reap_ok(pid_t pid)
+{
+	int status;
+
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* filter tgid: this process's creations only, not its children's. */
+TEST_F(control, filter_by_tgid)
+{
+	struct stats *a, *b;
+	struct task_row r;
+	char v[64], want[32];
+	pid_t child;
+
+	ASSERT_EQ(-ESRCH, ctl("filter tgid 4194303"));
+	ASSERT_EQ(0, ctl("filter tgid %d", getpid()));
+	ASSERT_EQ(0, ctl("filter tgid %d\n", getpid()));	/* again: no change */
+	ASSERT_NE(NULL, a = snapshot());
+	snprintf(want, sizeof(want), "%d", getpid());
+	ASSERT_EQ(0, control_value(a, "filter.tgid", v, sizeof(v)));
+	EXPECT_STREQ(want, v);
+
+	ASSERT_EQ(0, forks_and_threads(3, 2));
+	child = forker(4, NULL);		/* our fork: counted */
+	ASSERT_EQ(0, reap_ok(child));		/* its 4: filtered out */
+	ASSERT_NE(NULL, b = snapshot());
+	EXPECT_EQ(6, D(a, b, "calls_user"));
+	EXPECT_EQ(4, D(a, b, "class.fork.calls"));
+	EXPECT_EQ(2, D(a, b, "class.thread.calls"));
+	EXPECT_GE(D(a, b, "ignored.filter"), 4);
+	ASSERT_EQ(0, task_row(b, getpid(), &r));
+	EXPECT_NE(0, task_row(b, child, &r)) TH_LOG("a row for the filtered child");
+
+	ASSERT_EQ(0, ctl("filter clear"));
+	stats_free(a);
+	ASSERT_NE(NULL, a = snapshot());
+	ASSERT_EQ(0, control_value(a, "filter.tgid", v, sizeof(v)));
+	EXPECT_STREQ("-", v);
+	stats_free(a);
+	stats_free(b);
+}
+
+/* filter comm: processes of that name only. */
+TEST_F(control, filter_by_comm)
+{
+	struct stats *a, *b;
+	struct task_row r;
+	char v[64];
+	pid_t child;
+
+	ASSERT_EQ(0, ctl("filter comm cs comm test"));
+	ASSERT_NE(NULL, a = snapshot());
+	ASSERT_EQ(0, control_value(a, "filter.comm", v, sizeof(v)));
+	EXPECT_STREQ("cs\\040comm\\040test", v);
+	child = forker(3, "cs comm test");	/* its 3 forks: counted */
+	ASSERT_EQ(0, reap_ok(child));
+	ASSERT_EQ(0, forks_and_threads(2, 0));	/* ours: filtered out */
+	ASSERT_NE(NULL, b = snapshot());
+	EXPECT_EQ(3, D(a, b, "calls_user"));
+	EXPECT_EQ(3, D(a, b, "class.fork.calls"));
+	EXPECT_GE(D(a, b, "ignored.filter"), 3);
+	ASSERT_EQ(0, task_row(b, child, &r));
+	EXPECT_EQ(3, r.calls[C_FORK]);
+	EXPECT_STREQ("cs\\040comm\\040test", r.comm);	/* one word */
+	stats_free(a);
+	stats_free(b);
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A child that moves itself into cgroup dir, says so on ready, waits for
+ * a byte on go, forks n times.
+ */
+static pid_t cgroup_forker(const char *dir, int n, int ready, int go)
+{
+	char path[300], c;
+	pid_t pid = fork();
+	int i;
+
+	if (pid)
+		return pid;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (write_file(path, "0") || write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+		_exit(1);
+	for (i = 0; i < n; i++)
+		if (fork_and_reap())
+			_exit(1);
+	_exit(0);
+}
+
+/* One round: a child in dir forks n, we fork 2; returns calls_user. */
+static long long cgroup_round(struct __test_metadata *_metadata, const char *dir,
+			      const char *filter, int n)
+{
+	int ready[2], go[2];
+	struct stats *a, *b;
+	long long calls;
+	pid_t child;
+	char c;
+
+	if (pipe(ready) || pipe(go))
+		return -1;
+	child = cgroup_forker(dir, n, ready[1], go[0]);
+	if (child < 0 || read(ready[0], &c, 1) != 1)
+		return -1;
+	EXPECT_EQ(0, ctl("filter cgroup %s", filter));
+	a = snapshot();
+	EXPECT_EQ(0, forks_and_threads(2, 0));	/* outside: filtered out */
+	if (write(go[1], "g", 1) != 1 || reap_ok(child))
+		return -1;
+	b = snapshot();
+	if (!a || !b)
+		return -1;
+	calls = D(a, b, "calls_user");
+	EXPECT_GE(D(a, b, "ignored.filter"), 2);
+	EXPECT_EQ(0, ctl("filter clear"));
+	stats_free(a);
+	stats_free(b);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	return calls;
+}
+
+/* filter cgroup, by path and by id: tasks in that cgroup or below. */
+TEST_F(control, filter_by_cgroup)
+{
+	const char *root = "/sys/fs/cgroup";
+	char dir[256], sub[300], id[32];
+	struct stat st;
+
+	if (access("/sys/fs/cgroup/cgroup.procs", F_OK) &&
+	    mount("none", root, "cgroup2", 0, NULL))
+		SKIP(return, "no cgroup2 at %s", root);
+	snprintf(dir, sizeof(dir), "%s/cs-test-%d", root, getpid());
+	snprintf(sub, sizeof(sub), "%s/below", dir);
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, mkdir(sub, 0755));
+	ASSERT_EQ(0, stat(dir, &st));
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)st.st_ino);
+
+	EXPECT_EQ(3, cgroup_round(_metadata, dir, dir + strlen(root), 3));
+	EXPECT_EQ(4, cgroup_round(_metadata, sub, dir + strlen(root), 4));
+	EXPECT_EQ(5, cgroup_round(_metadata, dir, id, 5));
+	EXPECT_EQ(-ENOENT, ctl("filter cgroup %s/none", dir + strlen(root)));
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* Counters that nothing but a creation of ours may change. */
+static int counters_equal(struct __test_metadata *_metadata,
+			  const struct stats *a, const struct stats *b)
+{
+	static const char *const moving[] = {
+		"ignored.", "self.", "cow.", "hist.cow_latency.", "tasks.",
+	};
+	int i, j, same = 1;
+
+	EXPECT_EQ(a->nkv, b->nkv);
+	for (i = 0; i < a->nkv && i < b->nkv; i++) {
+		for (j = 0; j < (int)(sizeof(moving) / sizeof(moving[0])); j++)
+			if (!strncmp(a->kv[i].name, moving[j], strlen(moving[j])))
+				break;
+		if (j < (int)(sizeof(moving) / sizeof(moving[0])))
+			continue;
+		if (strcmp(a->kv[i].name, b->kv[i].name) || a->kv[i].val != b->kv[i].val) {
+			TH_LOG("%s %lld -> %s %lld", a->kv[i].name, a->kv[i].val,
+			       b->kv[i].name, b->kv[i].val);
+			same = 0;
+		}
+	}
+	return same;
+}
+
+/* Each kind of wrong write: its errno, and nothing changed. */
+TEST_F(control, bad_writes_fail_and_change_nothing)
+{
+	static const struct {
+		const char *buf;
+		size_t len;
+		int err;
+	} bad[] = {
+#define B(s, e) { s, sizeof(s) - 1, e }
+		B("resets", EINVAL), B("reset x", EINVAL), B("reset\n\n", EINVAL),
+		B(" reset", EINVAL), B("reset ", EINVAL), B("RESET", EINVAL),
+		B("reset\0", EINVAL), B("res\0et", EINVAL), B("enable\r", EINVAL),
+		B("enable\ndisable", EINVAL), B("\n", EINVAL), B("disable  ", EINVAL),
+		B("filter", EINVAL), B("filter ", EINVAL), B("filter tgid", EINVAL),
+		B("filter tgid ", EINVAL), B("filter tgid 12abc", EINVAL),
+		B("filter tgid -1", EINVAL), B("filter tgid 0", EINVAL),
+		B("filter tgid 99999999999", EINVAL), B("filter tgid 4194305", EINVAL),
+		B("filter tgid 0x10", EINVAL), B("filter tgid 1 2", EINVAL),
+		B("filter tgid 1\n\n", EINVAL), B("filter tgid 4194303", ESRCH),
+		B("filter comm ", EINVAL), B("filter comm 0123456789abcdef", EINVAL),
+		B("filter comm a\tb", EINVAL), B("filter comm a\0b", EINVAL),
+		B("filter cgroup", EINVAL), B("filter cgroup 0", EINVAL),
+		B("filter cgroup -5", EINVAL), B("filter cgroup 12x", EINVAL),
+		B("filter cgroup /no-such-cgroup-here", ENOENT),
+		B("filter clear x", EINVAL), B("filter clear ", EINVAL),
+		B("filter bogus 1", EINVAL), B("filter  tgid 1", EINVAL),
+#undef B
+	};
+	char big[5000], ca[4096], cb[4096];
+	struct stats *a, *b;
+	unsigned int i;
+
+	/* Only our own creations count: the counters cannot move by chance. */
+	ASSERT_EQ(0, ctl("filter tgid %d", getpid()));
+	ASSERT_EQ(0, forks_and_threads(2, 1));
+	ASSERT_NE(NULL, a = snapshot());
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-bad[i].err, ctl_write(bad[i].buf, bad[i].len, 0))
+			TH_LOG("write \"%.*s\"", (int)bad[i].len, bad[i].buf);
+	memset(big, 'a', sizeof(big));
+	EXPECT_EQ(-E2BIG, ctl_write(big, sizeof(big), 0));
+	/* seq_file files refuse pwrite(); a write after lseek() is ours. */
+	EXPECT_EQ(-ESPIPE, ctl_write("reset", 5, 1));
+	EXPECT_EQ(-EINVAL, ctl_write_at("reset", 5, 1));
+	EXPECT_EQ(-EINVAL, ctl_write_at("filter clear\n", 13, 100));
+	ASSERT_NE(NULL, b = snapshot());
+	ASSERT_EQ(0, control_text(a, ca, sizeof(ca)));
+	ASSERT_EQ(0, control_text(b, cb, sizeof(cb)));
+	EXPECT_STREQ(ca, cb);
+	EXPECT_TRUE(counters_equal(_metadata, a, b));
+	stats_free(a);
+	stats_free(b);
+}
+
+static int all_digits(const char *s)
+{
+	if (*s == '+')
+		s++;
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* 1 when buf might be a valid write: the random test skips those. */
+static int maybe_valid(const char *buf, size_t len)
+{
+	static const char *const words[] = {
+		"reset", "enable", "disable", "filter clear",
+	};
+	char s[128];
+	size_t i;
+
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len >= sizeof(s) || memchr(buf, '\0', len) || memchr(buf, '\n', len))
+		return 0;
+	memcpy(s, buf, len);
+	s[len] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(s, words[i]))
+			return 1;
+	/* Looser than the module: a number, a name, a path. */
+	if (!strncmp(s, "filter tgid ", 12))
+		return all_digits(s + 12);
+	if (!strncmp(s, "filter cgroup ", 14))
+		return s[14] == '/' || all_digits(s + 14);
+	if (!strncmp(s, "filter comm ", 12)) {
+		for (i = 12; s[i]; i++)
+			if (s[i] < ' ' || s[i] > '~')
+				return 0;
+		return i > 12 && i - 12 < 16;
+	}
+	return 0;
+}
+
+/*
+ * 100,000 random wrong writes: garbage, valid words mangled, overlong
+ * ones, writes at an offset.  Every one fails; nothing changes.
+ */
+TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
+{
+	static const char *const seeds[] = {
+		"reset", "enable", "disable", "filter clear", "filter tgid 1",
+		"filter comm sh", "filter cgroup /", "filter cgroup 1",
+	};
+	const int nr = 100000;
+	char buf[8192], ca[4096], cb[4096];
+	struct stats *a, *b;
+	int i, fd, errs[4] = { 0 }, skipped = 0;
+	unsigned int seed = time(NULL);
+
+	TH_LOG("seed %u", seed);
+	srandom(seed);
+	ASSERT_EQ(0, ctl("filter tgid %d", getpid()));
+	ASSERT_EQ(0, forks_and_threads(2, 1));
+	ASSERT_NE(NULL, a = snapshot());
+	ASSERT_LE(0, fd = open(PROC_PATH, O_WRONLY));
+	for (i = 0; i < nr; i++) {
+		const char *w = seeds[random() % (sizeof(seeds) / sizeof(seeds[0]))];
+		size_t len = strlen(w), k, n;
+		off_t off = 0;
+		ssize_t ret;
+
+		memcpy(buf, w, len);
+		switch (random() % 7) {
+		case 0:		/* garbage */
+			len = 1 + random() % 64;
+			for (k = 0; k < len; k++)
+				buf[k] = random();
+			break;
+		case 1:		/* a word, then more */
+			n = 1 + random() % 8;
+			for (k = 0; k < n; k++)
+				buf[len++] = random() % 2 ? ' ' + random() % 95 : random();
+			break;
+		case 2:		/* one byte changed */
+			buf[random() % len] = random();
+			break;
+		case 3:		/* one byte dropped */
+			k = random() % len;
+			memmove(buf + k, buf + k + 1, len - k - 1);
+			len--;
+			break;
+		case 4:		/* an embedded NUL or newline */
+			buf[random() % len] = random() % 2 ? '\0' : '\n';
+			break;
+		case 5:		/* at an offset, now and then (lseek renders the file) */
+			if (random() % 16 == 0)
+				off = 1 + random() % 64;
+			else
+				buf[random() % len] ^= 0x20;
+			break;
+		default:	/* overlong, or a bad number */
+			if (random() % 8 == 0) {
+				len = 4097 + random() % 4000;
+				memset(buf, 'x', len);
+			} else {
+				len = snprintf(buf, sizeof(buf), "filter tgid %ld%c",
+					       -random() % 100000, "x -\t"[random() % 4]);
+			}
+			break;
+		}
+		if (!off && maybe_valid(buf, len)) {
+			skipped++;
+			continue;
+		}
+		if (off && lseek(fd, off, SEEK_SET) != off)
+			ASSERT_EQ(0, 1) TH_LOG("lseek: %s", strerror(errno));
+		ret = write(fd, buf, len);
+		if (off)
+			lseek(fd, 0, SEEK_SET);
+		ASSERT_EQ(-1, ret) TH_LOG("write #%d \"%.*s\" succeeded", i, (int)len, buf);
+		switch (errno) {
+		case EINVAL: errs[0]++; break;
+		case E2BIG: errs[1]++; break;
+		case ESRCH: case ENOENT: errs[2]++; break;
+		default:
+			errs[3]++;
+			TH_LOG("write #%d: %s", i, strerror(errno));
+		}
+	}
+	close(fd);
+	ASSERT_NE(NULL, b = snapshot());
+	TH_LOG("EINVAL %d, E2BIG %d, ESRCH/ENOENT %d, other %d, skipped %d",
+	       errs[0], errs[1], errs[2], errs[3], skipped);
+	EXPECT_EQ(0, errs[3]);
+	EXPECT_GT(errs[1], 0);
+	ASSERT_EQ(0, control_text(a, ca, sizeof(ca)));
+	ASSERT_EQ(0, control_text(b, cb, sizeof(cb)));
+	EXPECT_STREQ(ca, cb);
+	EXPECT_TRUE(counters_equal(_metadata, a, b));
+	stats_free(a);
+	stats_free(b);
+}
+
+/* Only CAP_SYS_ADMIN writes; a file opened by root is no way around it. */
+TEST(control_needs_cap_sys_admin)
+{
+	struct stats *a, *b;
+	pid_t pid;
+	int fd;
+
+	ASSERT_NE(NULL, a = snapshot());
+	ASSERT_LE(0, fd = open(PROC_PATH, O_WRONLY));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+		int own;
+
+		/* Without CAP_SYS_ADMIN, as root: EPERM, on an fd of ours or not. */
+		if (syscall(SYS_capget, &h, d))
+			_exit(10);
+		d[0].effective &= ~(1U << CAP_SYS_ADMIN);
+		if (syscall(SYS_capset, &h, d))
+			_exit(11);
+		if (write(fd, "reset", 5) != -1 || errno != EPERM)
+			_exit(12);
+		own = open(PROC_PATH, O_WRONLY);
+		if (own < 0 || write(own, "reset", 5) != -1 || errno != EPERM)
+			_exit(13);
+		/* Not root: the file's mode keeps it out. */
+		if (setgid(65534) || setuid(65534))
+			_exit(14);
+		if (open(PROC_PATH, O_RDONLY) != -1 || errno != EACCES)
+			_exit(15);
+		if (open(PROC_PATH, O_WRONLY) != -1 || errno != EACCES)
+			_exit(16);
+		if (write(fd, "reset", 5) != -1 || errno != EPERM)
+			_exit(17);
+		_exit(0);
+	}
+	close(fd);
+	EXPECT_EQ(0, reap_ok(pid)) TH_LOG("a step failed: see the exit codes in the test");
+	ASSERT_NE(NULL, b = snapshot());
+	EXPECT_EQ(control_number(a, "resets"), control_number(b, "resets"));
+	stats_free(a);
+	stats_free(b);
+}
+
+/* What pid 1 of a new pid namespace sees, sent up a pipe. */
+struct ns_view {
+	int rows;		/* rows in the tasks section */
+	int rows_not_ours;	/* ... with a tgid other than 1 */
+	int forks_of_1;		/* the fork count in pid 1's row */
+	int worst_not_ours;	/* worst rows whose tgid is not 1 */
+	long long hidden;	/* tasks.hidden */
+	long long calls_user;	/* the machine-wide aggregate */
+};
+
+static void ns_view_read(struct ns_view *v)
+{
+	struct stats s = { 0 };
+	const char *p;
+	long tgid;
+
+	memset(v, 0, sizeof(*v));
+	if (stats_read(&s))
+		return;
+	v->hidden = get(&s, "tasks.hidden");
+	v->calls_user = get(&s, "calls_user");
+	p = strchr(strstr(s.text, "\nsection tasks\n") + 1, '\n') + 1;
+	for (; *p && *p != '\n'; p = strchr(p, '\n') + 1) {
+		struct task_row r;
+
+		if (*p == '#')
+			continue;
+		tgid = strtol(p, NULL, 10);
+		v->rows++;
+		if (tgid != 1)
+			v->rows_not_ours++;
+		else if (!task_row(&s, 1, &r))
+			v->forks_of_1 = r.calls[C_FORK];
+	}
+	p = strchr(strstr(s.text, "\nsection worst\n") + 1, '\n') + 1;
+	for (; *p && *p != '\n'; p = strchr(p, '\n') + 1) {
+		long long x;
+		long pid;
+
+		if (*p != '#' && sscanf(p, "%lld %lld %lld %lld %ld %ld", &x, &x, &x,
+					&x, &pid, &tgid) == 6 && tgid != 1)
+			v->worst_not_ours++;
+	}
+	free(s.text);
+}
+
+/* A reader in a child pid namespace sees its own tasks, in its numbers. */
+TEST(pid_namespace_sees_its_own)
+{
+	int fds[2], status;
+	struct ns_view v;
+	struct stats *s;
+	struct task_row r;
+	pid_t pid, init_pid;
+
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWPID))
+			_exit(1);
+		init_pid = fork();
+		if (init_pid == 0) {
+			/* pid 1 of the new namespace */
+			if (forks_and_threads(3, 0))
+				_exit(1);
+			ns_view_read(&v);
+			_exit(write(fds[1], &v, sizeof(v)) == sizeof(v) ? 0 : 1);
+		}
+		if (write(fds[1], &init_pid, sizeof(init_pid)) != sizeof(init_pid))
+			_exit(1);
+		_exit(reap_ok(init_pid) ? 1 : 0);
+	}
+	ASSERT_EQ(sizeof(init_pid), read(fds[0], &init_pid, sizeof(init_pid)));
+	ASSERT_EQ(sizeof(v), read(fds[0], &v, sizeof(v)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	TH_LOG("in the namespace: %d rows (%d not its own), pid 1 forked %d, %lld hidden",
+	       v.rows, v.rows_not_ours, v.forks_of_1, v.hidden);
+	EXPECT_EQ(1, v.rows);
+	EXPECT_EQ(0, v.rows_not_ours);
+	EXPECT_EQ(3, v.forks_of_1);
+	EXPECT_EQ(0, v.worst_not_ours);
+	EXPECT_GT(v.hidden, 0);
+	EXPECT_GT(v.calls_user, 0);
+	/* The initial namespace sees the same row under pid 1's real tgid. */
+	ASSERT_NE(NULL, s = snapshot());
+	ASSERT_EQ(0, task_row(s, init_pid, &r));
+	EXPECT_EQ(3, r.calls[C_FORK]);
+	EXPECT_EQ(0, get(s, "tasks.hidden"));
+	stats_free(s);
 }
 
 TEST_HARNESS_MAIN
