@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel's own kprobe_events, no clonestat: a kprobe on copy_process()
+# and a kretprobe on kernel_clone() added, enabled, disabled and removed
+# 300 times while every CPU forks.  Under QEMU/TCG this crashes Debian's
+# 6.1 and 6.12 kernels, untainted (README, "Known problems"); run it
+# anywhere else to tell whether a crash of clonestat.sh's storm test is
+# clonestat's:
+#
+#   scripts/vm-run -k IMAGE -a ABI -b BUILD -- selftests/kprobe_events_storm.sh BUILD
+#
+# BUILD holds clone_workload (make check leaves one in build/KERNEL).
+
+set -u
+progs=${1:?usage: kprobe_events_storm.sh DIR_WITH_CLONE_WORKLOAD}
+T=/sys/kernel/tracing
+mountpoint -q $T || mount -t tracefs nodev $T || exit 1
+pids=()
+for i in $(seq "$(nproc)"); do
+	(while :; do "$progs/clone_workload" -f 20 -v 5 -t 10 -c 64 > /dev/null; done) &
+	pids+=($!)
+done
+for i in $(seq 300); do
+	echo 'p:cs/cp copy_process' > $T/kprobe_events || exit 1
+	echo 'r:cs/kc kernel_clone' >> $T/kprobe_events || exit 1
+	echo 1 > $T/events/cs/enable
+	sleep 0.05
+	echo 0 > $T/events/cs/enable
+	echo > $T/kprobe_events
+done
+kill "${pids[@]}"
+wait
+echo "300 cycles done; tainted=$(cat /proc/sys/kernel/tainted)"
