@@ -53,8 +53,7 @@ enum cs_drop {
 enum cs_probe_id {
 	CS_P_CLONE_ENTRY,
 	CS_P_CLONE_RET,
-	CS_P_COPY_ENTRY,
-	CS_P_COPY_RET,
+	CS_P_NEWTASK,
 	CS_P_MM_ENTRY,
 	CS_P_MM_RET,
 	CS_P_WAKE,
@@ -145,6 +144,7 @@ struct cs_cpu {
 	unsigned long ignored[CS_NR_IGNORES];
 	unsigned long class_calls[CS_NR_CLASSES];
 	unsigned long class_failed[CS_NR_CLASSES];
+	unsigned long class_untimed[CS_NR_CLASSES];
 	u64 class_lat_sum[CS_NR_CLASSES];
 	u64 class_lat_max[CS_NR_CLASSES];
 	u64 class_phase[CS_NR_CLASSES][CS_NR_PHASES];
@@ -159,6 +159,8 @@ struct cs_cpu {
 	unsigned long err_count[CS_NR_ERRNO];
 	unsigned long task_inserts;
 	unsigned long task_evictions;
+	u64 worst_floor;		/* below this, not among the slowest */
+	unsigned int last_task;		/* tasks[] index of the latest event */
 	/* First run: [class][0: on the waking CPU, 1: elsewhere][bucket] */
 	unsigned long first_run_hist[CS_NR_CLASSES][2][CS_NR_BUCKETS];
 	u64 first_run_sum[CS_NR_CLASSES];
@@ -197,6 +199,7 @@ struct cs_record {
 	int exit_signal;
 	u8 class;
 	bool has_size;		/* the mm was copied: count against size */
+	bool untimed;		/* no latency: made by copy_process() alone */
 };
 
 /* stats.c: the per-CPU buffers. */
@@ -204,9 +207,10 @@ int cs_buffers_alloc(void);
 void cs_buffers_free(void);
 void cs_record(const struct cs_record *r);
 void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed);
-void cs_record_cow(enum cs_cow_outcome outcome, u64 lat);
+void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, bool timed);
 void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies);
 void cs_cpu_reset(struct cs_cpu *c, unsigned int gen);
+size_t cs_buffers_per_cpu(void);
 
 /*
  * control.c: what /proc/clonestat writes change.  cs_gen counts resets;
@@ -308,11 +312,17 @@ static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
 	return b < nr ? b : nr - 1;
 }
 
+/* tp.c: the kernel's tracepoints, attached by name. */
+struct tracepoint;
+int cs_tp_register(const char *name, void *probe, struct tracepoint **tpp);
+void cs_tp_unregister(struct tracepoint **tpp, void *probe);
+
 /* probes.c */
 int cs_probes_register(void);
 void cs_probes_unregister(void);
 void cs_probes_show(struct seq_file *m);
 void cs_probes_counters(struct seq_file *m);
+size_t cs_probes_memory(void);
 
 /* cow.c */
 int cs_cow_register(void);
@@ -320,6 +330,7 @@ void cs_cow_unregister(void);
 void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 class);
 void cs_cow_show(struct seq_file *m);
 void cs_cow_counters(struct seq_file *m);
+size_t cs_cow_memory(void);
 
 /* proc.c */
 #define CS_COMM_TOKEN_LEN	(4 * TASK_COMM_LEN)

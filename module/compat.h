@@ -73,4 +73,19 @@ static inline bool cs_args_kthread(const struct kernel_clone_args *args)
 #endif
 }
 
+/*
+ * A task made by copy_process() without kernel_clone(): an io_uring
+ * worker (PF_IO_WORKER; on 5.10 io-wq workers are kernel threads made by
+ * kernel_clone() from kthreadd, whose slot is found first), a user
+ * worker (PF_USER_WORKER, 6.4 on), an idle thread (pid 0: fork_idle()).
+ */
+static inline bool cs_task_is_direct(const struct task_struct *p)
+{
+#ifdef PF_USER_WORKER
+	if (p->flags & PF_USER_WORKER)
+		return true;
+#endif
+	return p->flags & PF_IO_WORKER || !p->pid;
+}
+
 #endif /* _CLONESTAT_COMPAT_H */

@@ -75,6 +75,11 @@ struct cs_parent {
 static struct cs_bill *bills;
 static struct cs_parent *parents;
 static unsigned int bill_mask;
+/*
+ * Entries of each table whose hash starts at index i: a fault in an mm
+ * that is no one's parent (or child) skips the window scan at one load.
+ */
+static atomic_t *bill_homes, *parent_homes;
 
 struct cs_wp_data {
 	struct task_struct *task;
@@ -85,19 +90,30 @@ struct cs_wp_data {
 
 static DEFINE_PER_CPU(struct cs_wp_data *, wp_cur);
 
+static bool cs_cow_latency;
+module_param_named(cow_latency, cs_cow_latency, bool, 0444);
+MODULE_PARM_DESC(cow_latency,
+		 "Time every COW fault, where the markers alone would tell outcomes (default off)");
+
 static bool wp_on, copy_mark_on, reuse_mark_on, thp_on, exit_on;
+static bool direct_marks;	/* both markers, no do_wp_page() probe */
 static int wp_err;
 
 static struct cs_bill *bill_find(struct mm_struct *mm, bool claim)
 {
 	unsigned int h = hash_ptr(mm, 32), i;
 
+	if (!claim && !atomic_read(&bill_homes[h & bill_mask]))
+		return NULL;
 	for (i = 0; i < CS_BILL_WINDOW; i++) {
 		struct cs_bill *b = &bills[(h + i) & bill_mask];
 
 		if (claim ? !READ_ONCE(b->mm) && !cmpxchg_acquire(&b->mm, NULL, mm)
-			  : READ_ONCE(b->mm) == mm)
+			  : READ_ONCE(b->mm) == mm) {
+			if (claim)
+				atomic_inc(&bill_homes[h & bill_mask]);
 			return b;
+		}
 	}
 	return NULL;
 }
@@ -107,6 +123,8 @@ static struct cs_parent *parent_find(struct mm_struct *mm, bool claim)
 	unsigned int h = hash_ptr(mm, 32), i;
 	struct cs_parent *free = NULL;
 
+	if (!claim && !atomic_read(&parent_homes[h & bill_mask]))
+		return NULL;
 	for (i = 0; i < CS_BILL_WINDOW; i++) {
 		struct cs_parent *p = &parents[(h + i) & bill_mask];
 		struct mm_struct *key = READ_ONCE(p->mm);
@@ -116,8 +134,10 @@ static struct cs_parent *parent_find(struct mm_struct *mm, bool claim)
 		if (!key && !free)
 			free = p;
 	}
-	if (claim && free && !cmpxchg_acquire(&free->mm, NULL, mm))
+	if (claim && free && !cmpxchg_acquire(&free->mm, NULL, mm)) {
+		atomic_inc(&parent_homes[h & bill_mask]);
 		return free;
+	}
 	return NULL;
 }
 
@@ -191,11 +211,14 @@ static int exit_mmap_pre(struct kprobe *kp, struct pt_regs *regs)
 		WRITE_ONCE(b->gen, b->gen + 1);
 		/* The new generation is seen before the bill can be claimed again. */
 		smp_store_release(&b->mm, NULL);
+		atomic_dec(&bill_homes[hash_ptr(mm, 32) & bill_mask]);
 	}
 	p = parent_find(mm, false);
-	if (p)
+	if (p) {
 		/* Our reads of the entry complete before it can be claimed again. */
 		smp_store_release(&p->mm, NULL);
+		atomic_dec(&parent_homes[hash_ptr(mm, 32) & bill_mask]);
+	}
 	return 0;
 }
 
@@ -254,32 +277,56 @@ static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (outcome == CS_COW_COPY && current->mm)
 		bill_charge(current->mm);
 	if (d->wanted)
-		cs_record_cow(outcome, now > d->start ? now - d->start : 0);
+		cs_record_cow(outcome, now > d->start ? now - d->start : 0, true);
 	cs_exit(CS_P_WP_RET);
 	return 0;
 }
 
-static inline void wp_mark(enum cs_cow_outcome outcome)
+/*
+ * Both markers alone: each records its outcome itself, and do_wp_page()
+ * is not probed (unless cow_latency=1): one probe a fault, not three.
+ */
+static void wp_mark_direct(enum cs_cow_outcome outcome, struct vm_fault *vmf)
+{
+	enum cs_ignore why;
+
+	if (vmf->vma->vm_flags & VM_SHARED)
+		return;
+	why = cs_ignored();
+	if (why == CS_IGN_DISABLED)
+		return;
+	if (outcome == CS_COW_COPY && current->mm)
+		bill_charge(current->mm);
+	if (why == CS_NR_IGNORES)
+		cs_record_cow(outcome, 0, false);
+}
+
+/* wp_page_copy(vmf), wp_page_reuse(vmf) */
+static inline void wp_mark(enum cs_cow_outcome outcome, struct pt_regs *regs)
 {
 	struct cs_wp_data *d;
 
 	if (!cs_enter(CS_P_WP_MARK))
 		return;
-	d = this_cpu_read(wp_cur);
-	if (d && d->task == current)
-		d->outcome = outcome;
+	if (direct_marks) {
+		wp_mark_direct(outcome, (void *)regs_get_kernel_argument(regs, 0));
+	} else {
+		d = this_cpu_read(wp_cur);
+		if (d && d->task == current)
+			d->outcome = outcome;
+	}
 	cs_exit(CS_P_WP_MARK);
 }
 
 static int copy_mark_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	wp_mark(CS_COW_COPY);
+	wp_mark(CS_COW_COPY, regs);
 	return 0;
 }
 
 static int reuse_mark_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	wp_mark(CS_COW_REUSE);
+	wp_mark(CS_COW_REUSE, regs);
 	return 0;
 }
 
@@ -365,7 +412,9 @@ int cs_cow_register(void)
 	if (ret == -ENOMEM)
 		goto out_unregister;
 	reuse_mark_on = !ret;
-	if (copy_mark_on || reuse_mark_on) {
+	if (copy_mark_on && reuse_mark_on && !cs_cow_latency) {
+		direct_marks = true;
+	} else if (copy_mark_on || reuse_mark_on) {
 		wp_probe.maxactive = cs_max_inflight;
 		wp_err = register_kretprobe(&wp_probe);
 		if (wp_err == -ENOMEM)
@@ -374,7 +423,7 @@ int cs_cow_register(void)
 	} else {
 		wp_err = -ENOENT;
 	}
-	if (!wp_on) {
+	if (!wp_on && !direct_marks) {
 		pr_warn("cannot follow COW faults (error %d): no do_wp_page, or neither wp_page_copy nor wp_page_reuse\n",
 			wp_err);
 		cs_marks_unregister();
@@ -382,7 +431,9 @@ int cs_cow_register(void)
 		/* Bills only where copies are seen to charge them. */
 		bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
 		parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
-		if (!bills || !parents)
+		bill_homes = kvcalloc(cs_cow_bills, sizeof(*bill_homes), GFP_KERNEL);
+		parent_homes = kvcalloc(cs_cow_bills, sizeof(*parent_homes), GFP_KERNEL);
+		if (!bills || !parents || !bill_homes || !parent_homes)
 			goto out_unregister;
 		bill_mask = cs_cow_bills - 1;
 		/* Bills close at exit_mmap(): without it, none opens. */
@@ -423,17 +474,24 @@ void cs_cow_unregister(void)
 	if (wp_on)
 		unregister_kretprobe(&wp_probe);
 	cs_marks_unregister();
+	direct_marks = false;
 	wp_on = false;
 	thp_on = false;
 	exit_on = false;
 	kvfree(bills);
 	kvfree(parents);
+	kvfree(bill_homes);
+	kvfree(parent_homes);
 	bills = NULL;
 	parents = NULL;
+	bill_homes = NULL;
+	parent_homes = NULL;
 }
 
 static const char *cs_cow_method(void)
 {
+	if (direct_marks)
+		return "wp_page_copy+wp_page_reuse";
 	if (!wp_on)
 		return "none";
 	if (copy_mark_on && reuse_mark_on)
@@ -451,15 +509,35 @@ static unsigned int cs_bills_open(void)
 	return n;
 }
 
+static size_t cs_rp_bytes(const struct kretprobe *rp)
+{
+	return (size_t)rp->maxactive * (sizeof(struct kretprobe_instance) + rp->data_size);
+}
+
+/* What COW following allocated at load: bills and kretprobe instances. */
+size_t cs_cow_memory(void)
+{
+	size_t n = bills ? (size_t)cs_cow_bills * (sizeof(*bills) + sizeof(*parents) +
+						   2 * sizeof(*bill_homes)) : 0;
+
+	if (wp_on)
+		n += cs_rp_bytes(&wp_probe);
+	if (thp_on)
+		n += cs_rp_bytes(&thp_probe);
+	return n;
+}
+
 void cs_cow_show(struct seq_file *m)
 {
 	seq_printf(m, "# method %s\n", cs_cow_method());
 	if (!cs_cow_enabled)
 		seq_puts(m, "# COW following is off: module parameter cow=0\n");
-	else if (!wp_on)
+	else if (!wp_on && !direct_marks)
 		seq_printf(m, "# COW faults not followed: error %d (see the kernel log)\n",
 			   wp_err);
-	if (wp_on && !exit_on)
+	if (direct_marks)
+		seq_puts(m, "# COW faults untimed: cow_latency=1 times them (costs more)\n");
+	if ((wp_on || direct_marks) && !exit_on)
 		seq_puts(m, "# no COW bills: exit_mmap cannot be probed\n");
 	if (cs_cow_enabled && !thp_on)
 		seq_puts(m, "# no huge-page COW: do_huge_pmd_wp_page cannot be probed (no THP?)\n");

@@ -4,16 +4,20 @@
  * child's wakeup, split into phases, and hand the result to stats.c.
  *
  *   kernel_clone()              kretprobe: the call, its flags, its result
- *     copy_process()            kretprobe: phase "copy"
+ *     copy_process()
  *       dup_mmap()              kretprobe: phase "mm" (or copy_page_range()
  *                               per VMA where dup_mmap() is inlined)
- *     wake_up_new_task(child)   kprobe: the fork's own cost ends here
+ *       task_newtask            tracepoint: phase "copy" ends
+ *     wake_up_new_task(child)
+ *       sched_wakeup_new        tracepoint: the fork's own cost ends here
  *     (CLONE_VFORK: waits for the child; that is "vfork blocked" time)
- *   schedule_tail()             kprobe, in the child: its first run, timed
- *                               from its wakeup (any new task, workers too)
+ *   sched_switch to the child   tracepoint: its first run, timed from its
+ *                               wakeup (any new task, workers too)
  *
+ * Tracepoints where they mark the moment: a kprobe costs several hundred
+ * guest instructions a hit, a tracepoint a few tens (README, "Overhead").
  * io_uring and user workers and idle threads are made by copy_process()
- * without kernel_clone(); their cost is copy_process()'s.
+ * without kernel_clone(): task_newtask counts them, untimed.
  *
  * The in-flight table
  * -------------------
@@ -21,11 +25,11 @@
  * other, possibly on different CPUs (copy_process() sleeps).  What they
  * share lives in a slot of inflight[], keyed by that task: the first probe
  * claims a free slot with cmpxchg(), the task owns it until kernel_clone()
- * (or copy_process(), for a direct creation) returns, and releases it with
- * smp_store_release().  Only the owner reads or writes a claimed slot, so
- * the slot needs no further ordering: a task runs its probes one at a time
- * and migration between CPUs orders its memory accesses.  A task can own
- * only one slot: it is in at most one kernel_clone() at a time.
+ * returns, and releases it with smp_store_release().  Only the owner reads
+ * or writes a claimed slot, so the slot needs no further ordering: a task
+ * runs its probes one at a time and migration between CPUs orders its
+ * memory accesses.  A task can own only one slot: it is in at most one
+ * kernel_clone() at a time.
  *
  * A task looks for its slot in a window of CS_WINDOW entries from a hash
  * of its task_struct address.  A full window is counted (drops.inflight)
@@ -42,6 +46,7 @@
 #include <linux/timekeeping.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
 
 #include "clonestat.h"
 #include "compat.h"
@@ -77,7 +82,6 @@ struct cs_inflight {
 	pid_t child;
 	int exit_signal;
 	u8 class;
-	bool direct;			/* made by copy_process() alone */
 	bool has_size;
 };
 
@@ -160,7 +164,6 @@ static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *ar
 	s->class = cs_classify(s->flags, args);
 	s->child = 0;
 	s->child_start = 0;
-	s->direct = false;
 	/* The mm is copied: fork cost grows with the parent's mappings. */
 	s->has_size = mm && !(s->flags & CLONE_VM) && !(current->flags & PF_KTHREAD);
 	s->parent_kib = mm ? READ_ONCE(mm->total_vm) << (PAGE_SHIFT - 10) : 0;
@@ -251,69 +254,36 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 
 /*
- * copy_process(struct pid *pid, int trace, int node,
- *              struct kernel_clone_args *args)
+ * task_newtask(p, clone_flags), at the end of a copy_process() that made
+ * p: the copy phase ends here.  A task made by copy_process() without
+ * kernel_clone() (an io_uring or user worker, an idle thread) is counted
+ * here, untimed: nothing marks where its creation began.  Any other task
+ * without a slot is a clone whose slot could not be claimed: it is
+ * counted at kernel_clone()'s return.
  */
-static int copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static void newtask_probe(void *data, struct task_struct *p, u64 clone_flags)
 {
-	struct kernel_clone_args *args = (void *)regs_get_kernel_argument(regs, 3);
-	struct cs_phase_data *d = (void *)ri->data;
+	struct cs_inflight *s;
 
-	d->slot = NULL;
-	if (!cs_enter(CS_P_COPY_ENTRY))
-		return 0;
-	d->slot = slot_find();
-	/*
-	 * No kernel_clone() around it: a worker or an idle thread, made by
-	 * copy_process() alone.  Anything else without a slot is a clone
-	 * whose own probe could not claim one, and is counted there.
-	 */
-	if (!d->slot && (cs_args_io_thread(args) || cs_args_user_worker(args) ||
-			 cs_args_idle(args)) && cs_wanted()) {
-		d->slot = slot_claim();
-		if (d->slot) {
-			slot_start(d->slot, args);
-			d->slot->direct = true;
-		} else {
-			this_cpu_inc(cs_cpu->drops[CS_DROP_INFLIGHT]);
-		}
-	}
-	d->start = cs_now();
-	cs_exit(CS_P_COPY_ENTRY);
-	return 0;
-}
-
-static int copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct cs_phase_data *d = (void *)ri->data;
-	struct cs_inflight *s = d->slot;
-	u64 now;
-
-	if (!s)
-		return 0;
-	if (!cs_enter(CS_P_COPY_RET)) {
-		if (s->direct)
-			slot_release(s);
-		return 0;
-	}
-	now = cs_now();
-	if (now > d->start)
-		s->phase_copy += now - d->start;
-	if (s->direct) {
-		struct task_struct *p = (void *)regs_return_value(regs);
+	if (!cs_enter(CS_P_NEWTASK))
+		return;
+	s = slot_find();
+	if (s) {
+		s->phase_copy = cs_now() - s->start;
+	} else if (cs_task_is_direct(p) && cs_wanted()) {
+		struct cs_record r = {
+			.flags = clone_flags,
+			.child = task_pid_nr(p),
+			.child_start = p->start_time,
+			.exit_signal = p->exit_signal,
+			.class = p->flags & PF_KTHREAD ? CS_KTHREAD : CS_WORKER,
+			.untimed = true,
+		};
 
 		this_cpu_inc(cs_cpu->direct);
-		if (!IS_ERR(p)) {
-			s->child = task_pid_nr(p);
-			s->child_start = p->start_time;
-		}
-		/* Its cost is copy_process()'s: it ends here. */
-		s->wake = now;
-		slot_finish(s, IS_ERR(p) ? PTR_ERR(p) : 0);
-		slot_release(s);
+		cs_record(&r);
 	}
-	cs_exit(CS_P_COPY_RET);
-	return 0;
+	cs_exit(CS_P_NEWTASK);
 }
 
 /* dup_mmap() or copy_page_range(): the memory-map copy. */
@@ -375,20 +345,16 @@ static inline struct cs_child *child_find(struct task_struct *p, bool claim)
 }
 
 /*
- * The class of a child woken with no clone_entry() record: a worker or a
- * kernel thread made by copy_process() alone (s, its slot), or a clone
- * whose record was dropped (no slot: told from the child, roughly).
+ * The class of a child woken with no kernel_clone() record: a worker or a
+ * kernel thread made by copy_process() alone, or a clone whose record was
+ * dropped (told from the child, roughly).
  */
-static u8 cs_class_of_child(struct task_struct *p, const struct cs_inflight *s)
+static u8 cs_class_of_child(struct task_struct *p)
 {
 	if (p->flags & PF_KTHREAD)
 		return CS_KTHREAD;
-	if (s || p->flags & PF_IO_WORKER)
+	if (cs_task_is_direct(p))
 		return CS_WORKER;
-#ifdef PF_USER_WORKER
-	if (p->flags & PF_USER_WORKER)
-		return CS_WORKER;
-#endif
 	if (p->vfork_done)
 		return CS_VFORK;
 	if (same_thread_group(p, current))
@@ -398,18 +364,17 @@ static u8 cs_class_of_child(struct task_struct *p, const struct cs_inflight *s)
 	return CS_FORK;
 }
 
-/* wake_up_new_task(struct task_struct *p) */
-static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
+/* sched_wakeup_new(p), in wake_up_new_task(), under p's runqueue lock. */
+static void wakeup_new_probe(void *data, struct task_struct *p)
 {
-	struct task_struct *p = (void *)regs_get_kernel_argument(regs, 0);
 	struct cs_inflight *s;
 	struct cs_child *c;
 	u8 class;
 
 	if (!cs_enter(CS_P_WAKE))
-		return 0;
+		return;
 	s = slot_find();
-	if (s && !s->direct) {
+	if (s) {
 		s->wake = cs_now();
 		s->child = task_pid_nr(p);
 		s->child_start = p->start_time;
@@ -417,12 +382,12 @@ static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 		/* A forked address space: its COW bill opens now. */
 		if (s->has_size && p->mm && p->mm != current->mm)
 			cs_cow_bill_open(p->mm, current->mm, class);
-	} else if (s || cs_ignored() == CS_NR_IGNORES) {
-		class = cs_class_of_child(p, s);
+	} else if (cs_ignored() == CS_NR_IGNORES) {
+		class = cs_class_of_child(p);
 	} else {
 		/* A creation not recorded (disabled, filtered): nor its child. */
 		cs_exit(CS_P_WAKE);
-		return 0;
+		return;
 	}
 	c = child_find(p, true);
 	if (c) {
@@ -434,17 +399,23 @@ static int wake_pre(struct kprobe *kp, struct pt_regs *regs)
 		this_cpu_inc(cs_cpu->drops[CS_DROP_CHILD]);
 	}
 	cs_exit(CS_P_WAKE);
-	return 0;
 }
 
-/* schedule_tail(struct task_struct *prev): a new task's first run. */
-static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * sched_switch(preempt, prev, next[, prev_state]), under the runqueue
+ * lock: next's first run when it has never run (a task's run time starts
+ * at 0 in sched_fork()).  Every other switch costs this one test.
+ */
+static void first_run(struct task_struct *next)
 {
-	struct cs_child *c = child_find(current, false);
+	struct cs_child *c;
 	u64 wake, now;
 
+	if (likely(READ_ONCE(next->se.sum_exec_runtime)) || !next->pid)
+		return;
+	c = child_find(next, false);
 	if (!c)
-		return 0;
+		return;
 	/* Pairs with the wakeup's release: waker_cpu and class are set. */
 	wake = smp_load_acquire(&c->wake);
 	/* Recorded only outside another handler; the slot is freed anyway. */
@@ -452,31 +423,29 @@ static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
 		now = cs_now();
 		cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
 				    now > wake ? now - wake : 0,
-				    fatal_signal_pending(current));
+				    fatal_signal_pending(next));
 		cs_exit(CS_P_FIRST_RUN);
 	}
 	WRITE_ONCE(c->wake, 0);
 	/* The slot is cleared before another wakeup can claim it. */
 	smp_store_release(&c->task, NULL);
-	return 0;
 }
 
-static struct kprobe first_run_probe = {
-	.symbol_name	= "schedule_tail",
-	.pre_handler	= first_run_pre,
-};
+#ifdef HAVE_TP_SWITCH_PREV_STATE
+static void switch_probe(void *data, bool preempt, struct task_struct *prev,
+			 struct task_struct *next, unsigned int prev_state)
+#else
+static void switch_probe(void *data, bool preempt, struct task_struct *prev,
+			 struct task_struct *next)
+#endif
+{
+	first_run(next);
+}
 
 static struct kretprobe clone_probe = {
 	.entry_handler	= clone_entry,
 	.handler	= clone_return,
 	.data_size	= sizeof(struct cs_clone_data),
-};
-
-static struct kretprobe copy_probe = {
-	.kp.symbol_name	= "copy_process",
-	.entry_handler	= copy_entry,
-	.handler	= copy_return,
-	.data_size	= sizeof(struct cs_phase_data),
 };
 
 /* The first of these that can be probed times the memory-map copy. */
@@ -490,10 +459,23 @@ static struct kretprobe mm_probe = {
 static bool mm_probe_on;
 static int mm_probe_err;
 
-static struct kprobe wake_probe = {
-	.symbol_name	= "wake_up_new_task",
-	.pre_handler	= wake_pre,
+/* The tracepoints, inner first: the order they are attached in. */
+static struct cs_tp {
+	const char *name;
+	const char *role;
+	void *probe;
+	struct tracepoint *tp;
+} tps[] = {
+	{ "sched_switch", "first_run", switch_probe },
+	{ "sched_wakeup_new", "wakeup", wakeup_new_probe },
+	{ "task_newtask", "phase_copy", newtask_probe },
 };
+
+static void cs_tps_unregister(unsigned int n)
+{
+	while (n--)
+		cs_tp_unregister(&tps[n].tp, tps[n].probe);
+}
 
 static int register_mm_probe(void)
 {
@@ -513,6 +495,7 @@ static int register_mm_probe(void)
 
 int cs_probes_register(void)
 {
+	unsigned int i;
 	int ret;
 
 	inflight = kvcalloc(cs_max_inflight, sizeof(*inflight), GFP_KERNEL);
@@ -530,21 +513,12 @@ int cs_probes_register(void)
 	 * the phase probes missed the start of, and the wakeup probe never
 	 * times a child whose first run it will not see.
 	 */
-	ret = register_kprobe(&first_run_probe);
-	if (ret < 0) {
-		pr_err("cannot probe %s: error %d\n", first_run_probe.symbol_name, ret);
-		goto out_free_children;
-	}
-	ret = register_kprobe(&wake_probe);
-	if (ret < 0) {
-		pr_err("cannot probe %s: error %d\n", wake_probe.symbol_name, ret);
-		goto out_unregister_first_run;
-	}
-	copy_probe.maxactive = cs_max_inflight;
-	ret = register_kretprobe(&copy_probe);
-	if (ret < 0) {
-		pr_err("cannot probe %s: error %d\n", copy_probe.kp.symbol_name, ret);
-		goto out_unregister_wake;
+	for (i = 0; i < ARRAY_SIZE(tps); i++) {
+		ret = cs_tp_register(tps[i].name, tps[i].probe, &tps[i].tp);
+		if (ret) {
+			cs_tps_unregister(i);
+			goto out_sync;
+		}
 	}
 	/*
 	 * Without an mm probe the phases lack their split: not fatal, unless
@@ -553,7 +527,7 @@ int cs_probes_register(void)
 	mm_probe_err = register_mm_probe();
 	if (mm_probe_err == -ENOMEM) {
 		ret = mm_probe_err;
-		goto out_unregister_copy;
+		goto out_unregister_tps;
 	}
 	mm_probe_on = !mm_probe_err;
 	if (!mm_probe_on)
@@ -577,13 +551,11 @@ int cs_probes_register(void)
 out_unregister_mm:
 	if (mm_probe_on)
 		unregister_kretprobe(&mm_probe);
-out_unregister_copy:
-	unregister_kretprobe(&copy_probe);
-out_unregister_wake:
-	unregister_kprobe(&wake_probe);
-out_unregister_first_run:
-	unregister_kprobe(&first_run_probe);
-out_free_children:
+out_unregister_tps:
+	cs_tps_unregister(ARRAY_SIZE(tps));
+out_sync:
+	/* No tracepoint probe runs any more when this returns. */
+	tracepoint_synchronize_unregister();
 	kvfree(children);
 out_free_inflight:
 	kvfree(inflight);
@@ -596,35 +568,50 @@ void cs_probes_unregister(void)
 	unregister_kretprobe(&clone_probe);
 	if (mm_probe_on)
 		unregister_kretprobe(&mm_probe);
-	unregister_kretprobe(&copy_probe);
-	unregister_kprobe(&wake_probe);
-	unregister_kprobe(&first_run_probe);
-	/* unregister_*probe() waited for running handlers. */
+	cs_tps_unregister(ARRAY_SIZE(tps));
+	/* unregister_kretprobe() waited for its handlers; this, for the rest. */
+	tracepoint_synchronize_unregister();
 	kvfree(children);
 	kvfree(inflight);
 }
 
+static size_t cs_rp_bytes(const struct kretprobe *rp)
+{
+	return (size_t)rp->maxactive * (sizeof(struct kretprobe_instance) + rp->data_size);
+}
+
+/* What the probes allocated at load: tables and kretprobe instances. */
+size_t cs_probes_memory(void)
+{
+	size_t n = (size_t)cs_max_inflight * (sizeof(*inflight) + sizeof(*children));
+
+	n += cs_rp_bytes(&clone_probe);
+	if (mm_probe_on)
+		n += cs_rp_bytes(&mm_probe);
+	return n;
+}
+
 void cs_probes_show(struct seq_file *m)
 {
+	unsigned int i;
+
 	seq_puts(m, "# probe              role         missed\n");
 	seq_printf(m, "%-20s %-12s %6d\n", clone_symbol, "clone",
 		   READ_ONCE(clone_probe.nmissed));
-	seq_printf(m, "%-20s %-12s %6d\n", copy_probe.kp.symbol_name, "phase_copy",
-		   READ_ONCE(copy_probe.nmissed));
 	if (mm_probe_on)
 		seq_printf(m, "%-20s %-12s %6d\n", mm_probe.kp.symbol_name,
 			   "phase_mm", READ_ONCE(mm_probe.nmissed));
 	else
 		seq_printf(m, "# no memory-map copy probe: error %d on %s\n",
 			   mm_probe_err, mm_symbols[ARRAY_SIZE(mm_symbols) - 1]);
-	seq_printf(m, "%-20s %-12s %6s\n", wake_probe.symbol_name, "wakeup", "-");
-	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.symbol_name, "first_run", "-");
+	/* Tracepoints miss nothing. */
+	for (i = ARRAY_SIZE(tps); i--; )
+		seq_printf(m, "%-20s %-12s %6s\n", tps[i].name, tps[i].role, "-");
 }
 
 void cs_probes_counters(struct seq_file *m)
 {
 	seq_printf(m, "missed.kernel_clone %d\n", READ_ONCE(clone_probe.nmissed));
-	seq_printf(m, "missed.copy_process %d\n", READ_ONCE(copy_probe.nmissed));
 	seq_printf(m, "missed.mm_copy %d\n",
 		   mm_probe_on ? READ_ONCE(mm_probe.nmissed) : 0);
 	seq_printf(m, "mm_copy_probe %s\n",

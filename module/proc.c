@@ -52,12 +52,11 @@ static const char *const cs_cow_names[CS_NR_COW] = {
 const char *const cs_probe_names[CS_NR_PROBES] = {
 	[CS_P_CLONE_ENTRY] = "kernel_clone.entry",
 	[CS_P_CLONE_RET] = "kernel_clone.return",
-	[CS_P_COPY_ENTRY] = "copy_process.entry",
-	[CS_P_COPY_RET] = "copy_process.return",
+	[CS_P_NEWTASK] = "task_newtask",
 	[CS_P_MM_ENTRY] = "mm_copy.entry",
 	[CS_P_MM_RET] = "mm_copy.return",
-	[CS_P_WAKE] = "wake_up_new_task",
-	[CS_P_FIRST_RUN] = "schedule_tail",
+	[CS_P_WAKE] = "sched_wakeup_new",
+	[CS_P_FIRST_RUN] = "sched_switch.first_run",
 	[CS_P_WP_ENTRY] = "do_wp_page.entry",
 	[CS_P_WP_RET] = "do_wp_page.return",
 	[CS_P_WP_MARK] = "wp_page_copy/reuse",
@@ -150,6 +149,7 @@ static void cs_sum_counters(struct cs_cpu *s, unsigned int gen)
 		for (i = 0; i < CS_NR_CLASSES; i++) {
 			s->class_calls[i] += READ_ONCE(c->class_calls[i]);
 			s->class_failed[i] += READ_ONCE(c->class_failed[i]);
+			s->class_untimed[i] += READ_ONCE(c->class_untimed[i]);
 			s->class_lat_sum[i] += READ_ONCE(c->class_lat_sum[i]);
 			s->class_lat_max[i] = max(s->class_lat_max[i],
 						  READ_ONCE(c->class_lat_max[i]));
@@ -447,6 +447,13 @@ static void cs_show_hist(struct seq_file *m, const char *title, const char *unit
 	}
 }
 
+/* Everything clonestat allocated at load, for every possible CPU. */
+static size_t cs_memory_total(void)
+{
+	return cs_buffers_per_cpu() * num_possible_cpus() + cs_probes_memory() +
+	       cs_cow_memory();
+}
+
 static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 {
 	char comm[CS_COMM_TOKEN_LEN];
@@ -521,6 +528,13 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 		cs_show_hist(m, title, "pages", c->bill_hist[i], CS_NR_BUCKETS);
 	}
 
+	seq_puts(m, "\nsection memory\n");
+	seq_printf(m, "# %-22s %12s\n", "what", "bytes");
+	seq_printf(m, "%-24s %12zu\n", "per_cpu", cs_buffers_per_cpu());
+	seq_printf(m, "%-24s %12u\n", "cpus", num_possible_cpus());
+	seq_printf(m, "%-24s %12zu\n", "shared", cs_probes_memory() + cs_cow_memory());
+	seq_printf(m, "%-24s %12zu\n", "total", cs_memory_total());
+
 	seq_puts(m, "\nsection self_cost\n");
 	seq_printf(m, "# %-22s %12s %10s %10s\n", "handler", "hits", "sampled",
 		   "avg_ns");
@@ -593,6 +607,9 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "tasks.entries %u\n", s->nr_entries);
 	seq_printf(m, "tasks.rows %u\n", s->nr_tasks);
 	seq_printf(m, "tasks.capacity %u\n", num_possible_cpus() * cs_task_slots);
+	seq_printf(m, "memory.per_cpu_bytes %zu\n", cs_buffers_per_cpu());
+	seq_printf(m, "memory.shared_bytes %zu\n", cs_probes_memory() + cs_cow_memory());
+	seq_printf(m, "memory.total_bytes %zu\n", cs_memory_total());
 	seq_printf(m, "tasks.hidden %u\n", s->tasks_hidden);
 	seq_printf(m, "worst.hidden %u\n", s->worst_hidden);
 	seq_printf(m, "ignored.disabled %lu\n", c->ignored[CS_IGN_DISABLED]);
@@ -602,6 +619,7 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 
 		seq_printf(m, "class.%s.calls %lu\n", n, c->class_calls[i]);
 		seq_printf(m, "class.%s.failed %lu\n", n, c->class_failed[i]);
+		seq_printf(m, "class.%s.untimed %lu\n", n, c->class_untimed[i]);
 		seq_printf(m, "class.%s.lat_sum_ns %llu\n", n, c->class_lat_sum[i]);
 		seq_printf(m, "class.%s.lat_max_ns %llu\n", n, c->class_lat_max[i]);
 		for (k = 0; k < CS_NR_PHASES; k++)

@@ -58,15 +58,22 @@ unsigned int cs_worst_slots = 16;
  * window evicts the least active row), with its seqcount open for
  * writing: close it with cs_task_end().
  */
-static struct cs_task *cs_task_begin(struct cs_cpu *c)
+static struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
 {
 	struct task_struct *leader = current->group_leader;
 	pid_t tgid = task_tgid_nr(current);
 	u64 start = leader->start_time;
-	unsigned int h = hash_32(tgid, 32), i, victim = 0;
+	unsigned int h, i, victim = 0;
 	u32 victim_events = U32_MAX;
 	struct cs_task *t;
 
+	/* The row of this CPU's latest event: a burst of faults hits it. */
+	t = &c->tasks[c->last_task & (cs_task_slots - 1)];
+	if (t->gen == c->gen && t->tgid == tgid && t->start == start) {
+		raw_write_seqcount_begin(&t->seq);
+		goto out_comm;
+	}
+	h = hash_32(tgid, 32);
 	for (i = 0; i < CS_TASK_WINDOW; i++) {
 		unsigned int idx = (h + i) & (cs_task_slots - 1);
 
@@ -78,6 +85,7 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c)
 			continue;
 		}
 		if (t->tgid == tgid && t->start == start) {
+			c->last_task = idx;
 			raw_write_seqcount_begin(&t->seq);
 			goto out_comm;
 		}
@@ -88,6 +96,8 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c)
 	}
 
 	t = &c->tasks[victim];
+	c->last_task = victim;
+	name = true;
 	raw_write_seqcount_begin(&t->seq);
 	if (t->tgid && t->gen == c->gen)
 		c->task_evictions++;
@@ -103,11 +113,14 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c)
 	t->cow_reuses = 0;
 out_comm:
 	/*
-	 * The name as of the latest event: exec changes it.  The leader may
-	 * rename itself meanwhile: a torn name at worst.
+	 * The name as of the latest creation (exec changes it), or as the
+	 * row was made.  The leader may rename itself meanwhile: a torn name
+	 * at worst.
 	 */
-	memcpy(t->comm, leader->comm, sizeof(t->comm));
-	t->comm[sizeof(t->comm) - 1] = '\0';
+	if (name) {
+		memcpy(t->comm, leader->comm, sizeof(t->comm));
+		t->comm[sizeof(t->comm) - 1] = '\0';
+	}
 	return t;
 }
 
@@ -118,7 +131,7 @@ static void cs_task_end(struct cs_task *t)
 
 static void cs_task_account(struct cs_cpu *c, const struct cs_record *r)
 {
-	struct cs_task *t = cs_task_begin(c);
+	struct cs_task *t = cs_task_begin(c, true);
 
 	t->calls[r->class]++;
 	t->events++;
@@ -132,7 +145,11 @@ static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
 {
 	struct cs_worst *w = NULL;
 	unsigned int i;
+	u64 floor;
 
+	/* Most creations are not among the slowest: one compare. */
+	if (r->lat <= c->worst_floor)
+		return;
 	/* The fastest kept, or an entry freed by a reset. */
 	for (i = 0; i < cs_worst_slots; i++) {
 		struct cs_worst *e = &c->worst[i];
@@ -162,6 +179,17 @@ static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
 	memcpy(w->comm, current->comm, sizeof(w->comm));
 	w->comm[sizeof(w->comm) - 1] = '\0';
 	raw_write_seqcount_end(&w->seq);
+
+	/* The new floor: the fastest kept, 0 while an entry is free. */
+	floor = U64_MAX;
+	for (i = 0; i < cs_worst_slots; i++) {
+		const struct cs_worst *e = &c->worst[i];
+
+		floor = e->gen == c->gen ? min(floor, e->lat) : 0;
+		if (!floor)
+			break;
+	}
+	c->worst_floor = floor;
 }
 
 /* Called by the probes, in probe context, for every finished creation. */
@@ -172,6 +200,16 @@ void cs_record(const struct cs_record *r)
 	u64 flags;
 
 	c->class_calls[r->class]++;
+	for (flags = r->flags; flags; flags &= flags - 1)
+		c->flag_count[__ffs64(flags)]++;
+	if (r->exit_signal != SIGCHLD && r->exit_signal >= 0 &&
+	    r->exit_signal < CS_NR_SIGNALS)
+		c->signal_count[r->exit_signal]++;
+	if (r->untimed) {
+		c->class_untimed[r->class]++;
+		cs_task_account(c, r);
+		return;
+	}
 	if (r->result)
 		c->class_failed[r->class]++;
 	c->class_lat_sum[r->class] += r->lat;
@@ -192,11 +230,6 @@ void cs_record(const struct cs_record *r)
 		if (r->lat > c->size_lat_max[b])
 			c->size_lat_max[b] = r->lat;
 	}
-	for (flags = r->flags; flags; flags &= flags - 1)
-		c->flag_count[__ffs64(flags)]++;
-	if (r->exit_signal != SIGCHLD && r->exit_signal >= 0 &&
-	    r->exit_signal < CS_NR_SIGNALS)
-		c->signal_count[r->exit_signal]++;
 	if (r->result)
 		c->err_count[-r->result < CS_NR_ERRNO ? -r->result : 0]++;
 
@@ -231,17 +264,19 @@ void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
 }
 
 /* A write fault on a private mapping, in the current process. */
-void cs_record_cow(enum cs_cow_outcome outcome, u64 lat)
+void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, bool timed)
 {
 	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
 	struct cs_task *t;
 
 	c->cow_count[outcome]++;
-	c->cow_hist[cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
-	c->cow_sum += lat;
+	if (timed) {
+		c->cow_hist[cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
+		c->cow_sum += lat;
+	}
 	if (outcome != CS_COW_COPY && outcome != CS_COW_REUSE)
 		return;
-	t = cs_task_begin(c);
+	t = cs_task_begin(c, false);
 	t->events++;
 	if (outcome == CS_COW_COPY)
 		t->cow_copies++;
@@ -259,6 +294,13 @@ void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 	c->bill_child_copies[class] += child_copies;
 	c->bill_parent_copies[class] += parent_copies;
 	c->bill_hist[class][cs_log2_bucket(child_copies, CS_NR_BUCKETS)]++;
+}
+
+/* One CPU's buffers: its counters and its two tables. */
+size_t cs_buffers_per_cpu(void)
+{
+	return sizeof(struct cs_cpu) + (size_t)cs_task_slots * sizeof(struct cs_task) +
+	       (size_t)cs_worst_slots * sizeof(struct cs_worst);
 }
 
 int cs_buffers_alloc(void)

@@ -260,7 +260,7 @@ t_drops_are_counted() {
 	echo "filter comm clone_workload" > /proc/clonestat
 	# Each parent waits in kernel_clone() while its vfork child sleeps.
 	for i in $(seq $n); do
-		"$progs/clone_workload" -V 3 > /dev/null & pids="$pids $!"
+		"$progs/clone_workload" -V 8 > /dev/null & pids="$pids $!"
 	done
 	wait $pids || { echo "a workload failed"; unload; return 1; }
 	got=$(counter class.vfork.calls)
