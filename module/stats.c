@@ -46,6 +46,9 @@
 
 #include "clonestat.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 #define CS_TASK_WINDOW	8
 
 struct cs_cpu __percpu *cs_cpu;
@@ -199,6 +202,7 @@ void cs_record(const struct cs_record *r)
 	unsigned int b, i;
 	u64 flags;
 
+	trace_clone(r);
 	c->class_calls[r->class]++;
 	for (flags = r->flags; flags; flags &= flags - 1)
 		c->flag_count[__ffs64(flags)]++;
@@ -257,6 +261,7 @@ void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
 {
 	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
 
+	trace_first_run(class, same_cpu, lat, killed);
 	c->first_run_hist[class][same_cpu ? 0 : 1][cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
 	c->first_run_sum[class] += lat;
 	if (killed)
@@ -269,6 +274,7 @@ void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, bool timed)
 	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
 	struct cs_task *t;
 
+	trace_cow(outcome, lat, timed);
 	c->cow_count[outcome]++;
 	if (timed) {
 		c->cow_hist[cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
@@ -290,6 +296,7 @@ void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 {
 	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
 
+	trace_cow_bill(class, child_copies, parent_copies);
 	c->bills_closed[class]++;
 	c->bill_child_copies[class] += child_copies;
 	c->bill_parent_copies[class] += parent_copies;

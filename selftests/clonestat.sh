@@ -277,6 +277,37 @@ t_drops_are_counted() {
 	return $rc
 }
 
+# scripts/clonestat record: the command's process tree only, exactly,
+# while every CPU forks outside it; the command's exit status; filters
+# put back.
+t_record_tool() {
+	local tool out rc v want got
+	tool=$(dirname "$(readlink -f "$0")")/../scripts/clonestat
+	insmod "$ko" || return 1
+	[ -e /sys/fs/cgroup/cgroup.procs ] || mount -t cgroup2 none /sys/fs/cgroup ||
+		{ echo "no cgroup2"; unload; return 1; }
+	echo "filter comm somename" > /proc/clonestat
+	storm_start
+	# dash forks the background job and vforks the foreground command:
+	# 30 + 1 forks, 10 + 1 vforks, 20 threads.
+	out=$("$tool" record --json -- sh -c "$progs/clone_workload -f 30 > /dev/null &
+		$progs/clone_workload -v 10 -t 20 > /dev/null; wait; exit 3")
+	rc=$?
+	storm_stop
+	[ $rc = 3 ] || { echo "exit status $rc, not the command's 3"; unload; return 1; }
+	for want in fork=31 vfork=11 thread=20 shared_vm=0 namespace=0 other=0; do
+		got=$(python3 -c 'import json, sys
+print(json.load(sys.stdin)["classes"][sys.argv[1]]["calls"])' "${want%=*}" <<<"$out")
+		[ "$got" = "${want#*=}" ] || { echo "${want%=*}: $got, want ${want#*=}"; rc=1; }
+	done
+	v=$(awk '$1 == "filter.comm" { print $2 }' /proc/clonestat)
+	[ "$v" = somename ] || { echo "filter.comm after record: $v"; rc=1; }
+	[ -z "$(ls -d /sys/fs/cgroup/clonestat-record-* 2> /dev/null)" ] ||
+		{ echo "record left its cgroup"; rc=1; }
+	unload
+	[ $rc = 3 ]
+}
+
 # Nothing of clonestat is left: module, /proc file, probes.
 nothing_left() {
 	! loaded || { echo "module still loaded"; return 1; }
@@ -354,6 +385,12 @@ else
 fi
 check "counts exact with every CPU creating at once" t_exact_under_load
 check "above max_inflight: every vfork counted, overflow counted as drops" t_drops_are_counted
+check "clonestat record: exact counts of the command's tree while others fork" t_record_tool
+here=$(dirname "$(readlink -f "$0")")
+t_exporter() { insmod "$ko" || return 1; "$here/exporter_test.sh" "$progs"; local rc=$?; unload; return $rc; }
+t_trace_events() { insmod "$ko" || return 1; "$here/trace_events_test.sh" "$progs"; local rc=$?; unload; return $rc; }
+check "exporter: promtool accepts it, node_exporter serves /proc/clonestat's values" t_exporter
+check "trace events: trace-cmd sees as many as /proc/clonestat counts" t_trace_events
 if [ -w /proc/self/fail-nth ] && [ -d /sys/kernel/debug/failslab ]; then
 	check "every allocation at load made to fail: ENOMEM, nothing left" t_fail_nth
 else
