@@ -37,10 +37,15 @@ check:
 check-matrix:
 	scripts/check-matrix
 
+# Overhead against no tracing and against a bpftrace script, under
+# QEMU's instruction counting: the table of README.md, "Overhead".
+bench:
+	scripts/bench/run
+
 # The main job in a VM: build, boot, load, run a workload, show the file.
 demo:
 	scripts/demo
 
-.PHONY: all modules install clean check check-matrix demo
+.PHONY: all modules install clean check check-matrix demo bench
 
 endif

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_bench: time one kind of task creation, N times in a row, and
+ * print the CPU nanoseconds per operation, the children's included.
+ * Under QEMU's -icount shift=0,sleep=off a guest nanosecond is one guest
+ * instruction.
+ *
+ *   clone_bench fork N     fork(), the child _exit()s, waitpid()
+ *   clone_bench vfork N    vfork(), the child _exit()s
+ *   clone_bench thread N   pthread_create() + pthread_join()
+ *   clone_bench cow N      the parent has touched 8 MiB; fork(), the
+ *                          child writes every page of it, _exit()s
+ *   clone_bench procs N    N processes that each fork once (N rows in the
+ *                          per-task table)
+ *   clone_bench read N     read /proc/clonestat whole, N times
+ *
+ * Output: "WORKLOAD N NS_PER_OP".
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COW_BYTES	(8UL << 20)
+
+/*
+ * CPU time of this process (all its threads, living or gone) and of its
+ * reaped children: the work of an operation wherever it ran, and nothing
+ * else.  Elapsed time would add other tasks' work and, under icount with
+ * sleep=off, the jumps of the clock over idle periods: outliers of 20 %
+ * and more between rounds.
+ */
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+	struct rusage ru;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec +
+	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		err(1, "fork");
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		errx(1, "child %d failed", pid);
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+static void one_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	reap(pid);
+}
+
+static void one_vfork(void)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		_exit(0);
+	reap(pid);
+}
+
+static void one_thread(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, thread_fn, NULL) || pthread_join(t, NULL))
+		errx(1, "pthread_create failed");
+}
+
+static char *cow_buf;
+static long page;
+
+static void one_cow(void)
+{
+	pid_t pid = fork();
+	unsigned long i;
+
+	if (pid == 0) {
+		for (i = 0; i < COW_BYTES; i += page)
+			cow_buf[i]++;
+		_exit(0);
+	}
+	reap(pid);
+}
+
+static char read_buf[1 << 20];
+
+static void one_read(void)
+{
+	int fd = open("/proc/clonestat", O_RDONLY);
+
+	if (fd < 0)
+		err(1, "/proc/clonestat");
+	while (read(fd, read_buf, sizeof(read_buf)) > 0)
+		;
+	close(fd);
+}
+
+/* n processes that each fork once: n rows in the per-task table. */
+static void procs(long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			one_fork();
+			_exit(0);
+		}
+		reap(pid);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	void (*op)(void) = NULL;
+	unsigned long long t0, t1;
+	long n, i;
+
+	if (argc != 3 || (n = atol(argv[2])) <= 0)
+		errx(2, "usage: clone_bench fork|vfork|thread|cow|procs|read N");
+	page = sysconf(_SC_PAGESIZE);
+	if (!strcmp(argv[1], "fork")) {
+		op = one_fork;
+	} else if (!strcmp(argv[1], "vfork")) {
+		op = one_vfork;
+	} else if (!strcmp(argv[1], "thread")) {
+		op = one_thread;
+	} else if (!strcmp(argv[1], "read")) {
+		op = one_read;
+	} else if (!strcmp(argv[1], "cow")) {
+		cow_buf = mmap(NULL, COW_BYTES, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (cow_buf == MAP_FAILED)
+			err(1, "mmap");
+		madvise(cow_buf, COW_BYTES, MADV_NOHUGEPAGE);
+		memset(cow_buf, 1, COW_BYTES);
+		op = one_cow;
+	} else if (strcmp(argv[1], "procs")) {
+		errx(2, "unknown workload %s", argv[1]);
+	}
+
+	t0 = now_ns();
+	if (op)
+		for (i = 0; i < n; i++)
+			op();
+	else
+		procs(n);
+	t1 = now_ns();
+	printf("%s %ld %llu\n", argv[1], n, (t1 - t0) / n);
+	return 0;
+}
