@@ -11,8 +11,8 @@
  *     wake_up_new_task(child)
  *       sched_wakeup_new        tracepoint: the fork's own cost ends here
  *     (CLONE_VFORK: waits for the child; that is "vfork blocked" time)
- *   sched_switch to the child   tracepoint: its first run, timed from its
- *                               wakeup (any new task, workers too)
+ *   schedule_tail()             kprobe, in the child: its first run, timed
+ *                               from its wakeup (any new task, workers too)
  *
  * Tracepoints where they mark the moment: a kprobe costs several hundred
  * guest instructions a hit, a tracepoint a few tens (README, "Overhead").
@@ -402,20 +402,18 @@ static void wakeup_new_probe(void *data, struct task_struct *p)
 }
 
 /*
- * sched_switch(preempt, prev, next[, prev_state]), under the runqueue
- * lock: next's first run when it has never run (a task's run time starts
- * at 0 in sched_fork()).  Every other switch costs this one test.
+ * schedule_tail(prev), in a new task: its first run.  Not the cheaper
+ * sched_switch tracepoint: attaching to it patches __schedule(), which
+ * under QEMU/TCG hung the debug kernel's CPUs at the patch site (README,
+ * "Known problems"); schedule_tail() runs only in new tasks.
  */
-static void first_run(struct task_struct *next)
+static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct cs_child *c;
+	struct cs_child *c = child_find(current, false);
 	u64 wake, now;
 
-	if (likely(READ_ONCE(next->se.sum_exec_runtime)) || !next->pid)
-		return;
-	c = child_find(next, false);
 	if (!c)
-		return;
+		return 0;
 	/* Pairs with the wakeup's release: waker_cpu and class are set. */
 	wake = smp_load_acquire(&c->wake);
 	/* Recorded only outside another handler; the slot is freed anyway. */
@@ -423,24 +421,19 @@ static void first_run(struct task_struct *next)
 		now = cs_now();
 		cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
 				    now > wake ? now - wake : 0,
-				    fatal_signal_pending(next));
+				    fatal_signal_pending(current));
 		cs_exit(CS_P_FIRST_RUN);
 	}
 	WRITE_ONCE(c->wake, 0);
 	/* The slot is cleared before another wakeup can claim it. */
 	smp_store_release(&c->task, NULL);
+	return 0;
 }
 
-#ifdef HAVE_TP_SWITCH_PREV_STATE
-static void switch_probe(void *data, bool preempt, struct task_struct *prev,
-			 struct task_struct *next, unsigned int prev_state)
-#else
-static void switch_probe(void *data, bool preempt, struct task_struct *prev,
-			 struct task_struct *next)
-#endif
-{
-	first_run(next);
-}
+static struct kprobe first_run_probe = {
+	.symbol_name	= "schedule_tail",
+	.pre_handler	= first_run_pre,
+};
 
 static struct kretprobe clone_probe = {
 	.entry_handler	= clone_entry,
@@ -466,7 +459,6 @@ static struct cs_tp {
 	void *probe;
 	struct tracepoint *tp;
 } tps[] = {
-	{ "sched_switch", "first_run", switch_probe },
 	{ "sched_wakeup_new", "wakeup", wakeup_new_probe },
 	{ "task_newtask", "phase_copy", newtask_probe },
 };
@@ -513,6 +505,11 @@ int cs_probes_register(void)
 	 * the phase probes missed the start of, and the wakeup probe never
 	 * times a child whose first run it will not see.
 	 */
+	ret = register_kprobe(&first_run_probe);
+	if (ret < 0) {
+		pr_err("cannot probe %s: error %d\n", first_run_probe.symbol_name, ret);
+		goto out_free_children;
+	}
 	for (i = 0; i < ARRAY_SIZE(tps); i++) {
 		ret = cs_tp_register(tps[i].name, tps[i].probe, &tps[i].tp);
 		if (ret) {
@@ -556,6 +553,8 @@ out_unregister_tps:
 out_sync:
 	/* No tracepoint probe runs any more when this returns. */
 	tracepoint_synchronize_unregister();
+	unregister_kprobe(&first_run_probe);
+out_free_children:
 	kvfree(children);
 out_free_inflight:
 	kvfree(inflight);
@@ -571,6 +570,7 @@ void cs_probes_unregister(void)
 	cs_tps_unregister(ARRAY_SIZE(tps));
 	/* unregister_kretprobe() waited for its handlers; this, for the rest. */
 	tracepoint_synchronize_unregister();
+	unregister_kprobe(&first_run_probe);
 	kvfree(children);
 	kvfree(inflight);
 }
@@ -604,9 +604,10 @@ void cs_probes_show(struct seq_file *m)
 	else
 		seq_printf(m, "# no memory-map copy probe: error %d on %s\n",
 			   mm_probe_err, mm_symbols[ARRAY_SIZE(mm_symbols) - 1]);
-	/* Tracepoints miss nothing. */
+	/* Tracepoints and kprobes miss nothing. */
 	for (i = ARRAY_SIZE(tps); i--; )
 		seq_printf(m, "%-20s %-12s %6s\n", tps[i].name, tps[i].role, "-");
+	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.symbol_name, "first_run", "-");
 }
 
 void cs_probes_counters(struct seq_file *m)
