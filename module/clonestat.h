@@ -6,6 +6,7 @@
 #ifndef _CLONESTAT_H
 #define _CLONESTAT_H
 
+#include <linux/kprobes.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -316,6 +317,12 @@ static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
 struct tracepoint;
 int cs_tp_register(const char *name, void *probe, struct tracepoint **tpp);
 void cs_tp_unregister(struct tracepoint **tpp, void *probe);
+
+/* What a kretprobe allocated at registration: its instances. */
+static inline size_t cs_rp_bytes(const struct kretprobe *rp)
+{
+	return (size_t)rp->maxactive * (sizeof(struct kretprobe_instance) + rp->data_size);
+}
 
 /* probes.c */
 int cs_probes_register(void);

@@ -509,11 +509,6 @@ static unsigned int cs_bills_open(void)
 	return n;
 }
 
-static size_t cs_rp_bytes(const struct kretprobe *rp)
-{
-	return (size_t)rp->maxactive * (sizeof(struct kretprobe_instance) + rp->data_size);
-}
-
 /* What COW following allocated at load: bills and kretprobe instances. */
 size_t cs_cow_memory(void)
 {

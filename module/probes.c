@@ -575,11 +575,6 @@ void cs_probes_unregister(void)
 	kvfree(inflight);
 }
 
-static size_t cs_rp_bytes(const struct kretprobe *rp)
-{
-	return (size_t)rp->maxactive * (sizeof(struct kretprobe_instance) + rp->data_size);
-}
-
 /* What the probes allocated at load: tables and kretprobe instances. */
 size_t cs_probes_memory(void)
 {

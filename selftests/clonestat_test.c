@@ -1358,6 +1358,18 @@ static int counters_equal(struct __test_metadata *_metadata,
 	return same;
 }
 
+/* The control section and every counter but the moving ones as in a. */
+static void expect_unchanged(struct __test_metadata *_metadata,
+			     const struct stats *a, const struct stats *b)
+{
+	char ca[4096], cb[4096];
+
+	ASSERT_EQ(0, control_text(a, ca, sizeof(ca)));
+	ASSERT_EQ(0, control_text(b, cb, sizeof(cb)));
+	EXPECT_STREQ(ca, cb);
+	EXPECT_TRUE(counters_equal(_metadata, a, b));
+}
+
 /* Each kind of wrong write: its errno, and nothing changed. */
 TEST_F(control, bad_writes_fail_and_change_nothing)
 {
@@ -1386,7 +1398,7 @@ TEST_F(control, bad_writes_fail_and_change_nothing)
 		B("filter bogus 1", EINVAL), B("filter  tgid 1", EINVAL),
 #undef B
 	};
-	char big[5000], ca[4096], cb[4096];
+	char big[5000];
 	struct stats *a, *b;
 	unsigned int i;
 
@@ -1404,10 +1416,7 @@ TEST_F(control, bad_writes_fail_and_change_nothing)
 	EXPECT_EQ(-EINVAL, ctl_write_at("reset", 5, 1));
 	EXPECT_EQ(-EINVAL, ctl_write_at("filter clear\n", 13, 100));
 	ASSERT_NE(NULL, b = snapshot());
-	ASSERT_EQ(0, control_text(a, ca, sizeof(ca)));
-	ASSERT_EQ(0, control_text(b, cb, sizeof(cb)));
-	EXPECT_STREQ(ca, cb);
-	EXPECT_TRUE(counters_equal(_metadata, a, b));
+	expect_unchanged(_metadata, a, b);
 	stats_free(a);
 	stats_free(b);
 }
@@ -1467,7 +1476,7 @@ TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 		"filter comm sh", "filter cgroup /", "filter cgroup 1",
 	};
 	const int nr = 100000;
-	char buf[8192], ca[4096], cb[4096];
+	char buf[8192];
 	struct stats *a, *b;
 	int i, fd, errs[4] = { 0 }, skipped = 0;
 	unsigned int seed = time(NULL);
@@ -1548,10 +1557,7 @@ TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 	       errs[0], errs[1], errs[2], errs[3], skipped);
 	EXPECT_EQ(0, errs[3]);
 	EXPECT_GT(errs[1], 0);
-	ASSERT_EQ(0, control_text(a, ca, sizeof(ca)));
-	ASSERT_EQ(0, control_text(b, cb, sizeof(cb)));
-	EXPECT_STREQ(ca, cb);
-	EXPECT_TRUE(counters_equal(_metadata, a, b));
+	expect_unchanged(_metadata, a, b);
 	stats_free(a);
 	stats_free(b);
 }
