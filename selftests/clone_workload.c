@@ -9,9 +9,13 @@
  * every one of them before it exits (COW_PAGES copies in the child).
  * -V SECONDS: one vfork whose child sleeps that long before it exits (the
  * parent waits inside kernel_clone() meanwhile).
+ * -B N: N forked processes each vfork once, and every vfork child waits
+ * until all N are made: N parents inside kernel_clone() at once, however
+ * slowly the machine starts them.
  */
 #define _GNU_SOURCE
 #include <err.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,21 +41,81 @@ static void *thread_fn(void *arg)
 	return arg;
 }
 
+/*
+ * One pipe to start the N processes' vforks at once (EOF), one on which
+ * each vfork child reports itself, one whose EOF lets them all exit.
+ */
+static void vfork_barrier(long n)
+{
+	int start[2], ready[2], go[2];
+	long i, seen = 0;
+	char c;
+
+	if (pipe2(start, O_CLOEXEC) || pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
+		err(1, "pipe");
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			err(1, "fork");
+		if (pid == 0) {
+			close(start[1]);
+			close(ready[0]);
+			close(go[1]);
+			if (read(start[0], &c, 1) != 0)
+				_exit(1);
+			pid = vfork();
+			if (pid == 0) {
+				/* Only system calls in a vfork child. */
+				if (syscall(SYS_write, ready[1], "x", 1) != 1)
+					_exit(1);
+				syscall(SYS_read, go[0], &c, 1);
+				_exit(0);
+			}
+			if (pid < 0)
+				_exit(1);
+			reap(pid);
+			_exit(0);
+		}
+	}
+	close(start[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(start[1]);	/* every process vforks now */
+	while (seen < n) {
+		ssize_t r = read(ready[0], &c, 1);
+
+		if (r <= 0)
+			errx(1, "%ld of %ld vfork children started", seen, n);
+		seen++;
+	}
+	close(go[1]);		/* all N in flight: let them go */
+	for (i = 0; i < n; i++) {
+		int status;
+
+		if (wait(&status) < 0)
+			err(1, "wait");
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			errx(1, "a vfork process failed");
+	}
+}
+
 int main(int argc, char **argv)
 {
-	long forks = 0, vforks = 0, threads = 0, cow = 0, vfork_sleep = 0, i;
+	long forks = 0, vforks = 0, threads = 0, cow = 0, vfork_sleep = 0, barrier = 0, i;
 	long page = sysconf(_SC_PAGESIZE);
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:v:t:c:V:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:v:t:c:V:B:")) != -1) {
 		switch (opt) {
 		case 'f': forks = atol(optarg); break;
 		case 'v': vforks = atol(optarg); break;
 		case 't': threads = atol(optarg); break;
 		case 'c': cow = atol(optarg); break;
 		case 'V': vfork_sleep = atol(optarg); break;
+		case 'B': barrier = atol(optarg); break;
 		default:
-			fprintf(stderr, "usage: %s [-f N] [-v N] [-t N] [-c PAGES] [-V SECONDS]\n",
+			fprintf(stderr, "usage: %s [-f N] [-v N] [-t N] [-c PAGES] [-V SECONDS] [-B N]\n",
 				argv[0]);
 			return 2;
 		}
@@ -82,6 +146,8 @@ int main(int argc, char **argv)
 		}
 		reap(pid);
 	}
+	if (barrier > 0)
+		vfork_barrier(barrier);
 	for (i = 0; i < threads; i++) {
 		pthread_t t;
 
