@@ -6,10 +6,14 @@
  *
  *   do_wp_page(vmf)          kretprobe: a write fault on a write-protected
  *                            page; its latency; the outcome, decided below
- *     wp_page_copy(vmf)      kprobe: the fault copies (5.10, 6.1)
- *     wp_page_reuse(vmf)     kprobe: the fault reuses (6.1, 6.12, 7.2)
+ *     wp_page_copy(vmf)      hook: the fault copies (5.10, 6.1)
+ *     wp_page_reuse(vmf)     hook: the fault reuses (6.1, 6.12, 7.2)
  *   do_huge_pmd_wp_page()    kretprobe: huge-page COW, reused or split
- *   exit_mmap(mm)            kprobe: an address space dies (exit, exec)
+ *   exit_mmap(mm)            hook: an address space dies (exit, exec)
+ *
+ * Hooks (hook.h) are ftrace callbacks where ftrace can give the argument
+ * and the function is traceable, kprobes elsewhere (wp_page_reuse() is
+ * inline, so not traceable, on 6.1).
  *
  * Which markers exist differs by kernel (wp_page_copy() is inlined from
  * 6.12 on, wp_page_reuse() before 6.0 and on some configurations): what
@@ -45,6 +49,7 @@
 #include <linux/slab.h>
 
 #include "clonestat.h"
+#include "hook.h"
 
 #define CS_BILL_WINDOW	16
 
@@ -192,14 +197,14 @@ static void bill_charge(struct mm_struct *mm)
 }
 
 /* exit_mmap(struct mm_struct *mm): nobody uses mm any more. */
-static int exit_mmap_pre(struct kprobe *kp, struct pt_regs *regs)
+static void exit_mmap_hook(unsigned long arg0)
 {
-	struct mm_struct *mm = (void *)regs_get_kernel_argument(regs, 0);
+	struct mm_struct *mm = (void *)arg0;
 	struct cs_parent *p;
 	struct cs_bill *b;
 
 	if (!bills)
-		return 0;
+		return;
 	b = bill_find(mm, false);
 	if (b) {
 		/* Recorded only outside another handler; freed anyway. */
@@ -219,7 +224,6 @@ static int exit_mmap_pre(struct kprobe *kp, struct pt_regs *regs)
 		smp_store_release(&p->mm, NULL);
 		atomic_dec(&parent_homes[hash_ptr(mm, 32) & bill_mask]);
 	}
-	return 0;
 }
 
 /* do_wp_page(struct vm_fault *vmf) */
@@ -302,14 +306,14 @@ static void wp_mark_direct(enum cs_cow_outcome outcome, struct vm_fault *vmf)
 }
 
 /* wp_page_copy(vmf), wp_page_reuse(vmf) */
-static inline void wp_mark(enum cs_cow_outcome outcome, struct pt_regs *regs)
+static __always_inline void wp_mark(enum cs_cow_outcome outcome, unsigned long vmf)
 {
 	struct cs_wp_data *d;
 
 	if (!cs_enter(CS_P_WP_MARK))
 		return;
 	if (direct_marks) {
-		wp_mark_direct(outcome, (void *)regs_get_kernel_argument(regs, 0));
+		wp_mark_direct(outcome, (void *)vmf);
 	} else {
 		d = this_cpu_read(wp_cur);
 		if (d && d->task == current)
@@ -318,16 +322,14 @@ static inline void wp_mark(enum cs_cow_outcome outcome, struct pt_regs *regs)
 	cs_exit(CS_P_WP_MARK);
 }
 
-static int copy_mark_pre(struct kprobe *kp, struct pt_regs *regs)
+static void copy_mark_hook(unsigned long vmf)
 {
-	wp_mark(CS_COW_COPY, regs);
-	return 0;
+	wp_mark(CS_COW_COPY, vmf);
 }
 
-static int reuse_mark_pre(struct kprobe *kp, struct pt_regs *regs)
+static void reuse_mark_hook(unsigned long vmf)
 {
-	wp_mark(CS_COW_REUSE, regs);
-	return 0;
+	wp_mark(CS_COW_REUSE, vmf);
 }
 
 /* do_huge_pmd_wp_page(struct vm_fault *vmf) */
@@ -360,15 +362,8 @@ static struct kretprobe wp_probe = {
 	.data_size	= sizeof(struct cs_wp_data),
 };
 
-static struct kprobe copy_mark = {
-	.symbol_name	= "wp_page_copy",
-	.pre_handler	= copy_mark_pre,
-};
-
-static struct kprobe reuse_mark = {
-	.symbol_name	= "wp_page_reuse",
-	.pre_handler	= reuse_mark_pre,
-};
+static struct cs_hook copy_mark = CS_HOOK("wp_page_copy", copy_mark_hook);
+static struct cs_hook reuse_mark = CS_HOOK("wp_page_reuse", reuse_mark_hook);
 
 static struct kretprobe thp_probe = {
 	.kp.symbol_name	= "do_huge_pmd_wp_page",
@@ -376,10 +371,7 @@ static struct kretprobe thp_probe = {
 	.handler	= thp_return,
 };
 
-static struct kprobe exit_mmap_probe = {
-	.symbol_name	= "exit_mmap",
-	.pre_handler	= exit_mmap_pre,
-};
+static struct cs_hook exit_mmap_probe = CS_HOOK("exit_mmap", exit_mmap_hook);
 
 /*
  * COW following is best effort: a symbol that cannot be probed on this
@@ -389,9 +381,9 @@ static struct kprobe exit_mmap_probe = {
 static void cs_marks_unregister(void)
 {
 	if (reuse_mark_on)
-		unregister_kprobe(&reuse_mark);
+		cs_hook_unregister(&reuse_mark);
 	if (copy_mark_on)
-		unregister_kprobe(&copy_mark);
+		cs_hook_unregister(&copy_mark);
 	copy_mark_on = false;
 	reuse_mark_on = false;
 }
@@ -404,11 +396,11 @@ int cs_cow_register(void)
 		wp_err = -EPERM;
 		return 0;
 	}
-	ret = register_kprobe(&copy_mark);
+	ret = cs_hook_register(&copy_mark);
 	if (ret == -ENOMEM)
 		goto out_unregister;
 	copy_mark_on = !ret;
-	ret = register_kprobe(&reuse_mark);
+	ret = cs_hook_register(&reuse_mark);
 	if (ret == -ENOMEM)
 		goto out_unregister;
 	reuse_mark_on = !ret;
@@ -437,13 +429,13 @@ int cs_cow_register(void)
 			goto out_unregister;
 		bill_mask = cs_cow_bills - 1;
 		/* Bills close at exit_mmap(): without it, none opens. */
-		ret = register_kprobe(&exit_mmap_probe);
+		ret = cs_hook_register(&exit_mmap_probe);
 		if (ret == -ENOMEM)
 			goto out_unregister;
 		exit_on = !ret;
 		if (!exit_on) {
 			pr_warn("cannot probe %s (error %d): COW bills off\n",
-				exit_mmap_probe.symbol_name, ret);
+				exit_mmap_probe.kp.symbol_name, ret);
 			kvfree(bills);
 			bills = NULL;
 		}
@@ -470,7 +462,7 @@ void cs_cow_unregister(void)
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
 	if (exit_on)
-		unregister_kprobe(&exit_mmap_probe);
+		cs_hook_unregister(&exit_mmap_probe);
 	if (wp_on)
 		unregister_kretprobe(&wp_probe);
 	cs_marks_unregister();
@@ -536,6 +528,9 @@ void cs_cow_show(struct seq_file *m)
 		seq_puts(m, "# no COW bills: exit_mmap cannot be probed\n");
 	if (cs_cow_enabled && !thp_on)
 		seq_puts(m, "# no huge-page COW: do_huge_pmd_wp_page cannot be probed (no THP?)\n");
+	cs_hook_show(m, &copy_mark);
+	cs_hook_show(m, &reuse_mark);
+	cs_hook_show(m, &exit_mmap_probe);
 }
 
 void cs_cow_counters(struct seq_file *m)

@@ -11,11 +11,13 @@
  *     wake_up_new_task(child)
  *       sched_wakeup_new        tracepoint: the fork's own cost ends here
  *     (CLONE_VFORK: waits for the child; that is "vfork blocked" time)
- *   schedule_tail()             kprobe, in the child: its first run, timed
+ *   schedule_tail()             hook, in the child: its first run, timed
  *                               from its wakeup (any new task, workers too)
  *
- * Tracepoints where they mark the moment: a kprobe costs several hundred
- * guest instructions a hit, a tracepoint a few tens (README, "Overhead").
+ * Tracepoints where they mark the moment, and hooks (hook.h: an ftrace
+ * callback, or a kprobe where ftrace cannot give arguments) for function
+ * entries: a kprobe costs a few hundred guest instructions a hit, an
+ * ftrace callback or a tracepoint a few tens (README, "Overhead").
  * io_uring and user workers and idle threads are made by copy_process()
  * without kernel_clone(): task_newtask counts them, untimed.
  *
@@ -50,6 +52,7 @@
 
 #include "clonestat.h"
 #include "compat.h"
+#include "hook.h"
 
 #define CS_WINDOW	16
 
@@ -407,13 +410,13 @@ static void wakeup_new_probe(void *data, struct task_struct *p)
  * under QEMU/TCG hung the debug kernel's CPUs at the patch site (README,
  * "Known problems"); schedule_tail() runs only in new tasks.
  */
-static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
+static void first_run_hook(unsigned long prev)
 {
 	struct cs_child *c = child_find(current, false);
 	u64 wake, now;
 
 	if (!c)
-		return 0;
+		return;
 	/* Pairs with the wakeup's release: waker_cpu and class are set. */
 	wake = smp_load_acquire(&c->wake);
 	/* Recorded only outside another handler; the slot is freed anyway. */
@@ -427,13 +430,9 @@ static int first_run_pre(struct kprobe *kp, struct pt_regs *regs)
 	WRITE_ONCE(c->wake, 0);
 	/* The slot is cleared before another wakeup can claim it. */
 	smp_store_release(&c->task, NULL);
-	return 0;
 }
 
-static struct kprobe first_run_probe = {
-	.symbol_name	= "schedule_tail",
-	.pre_handler	= first_run_pre,
-};
+static struct cs_hook first_run_probe = CS_HOOK("schedule_tail", first_run_hook);
 
 static struct kretprobe clone_probe = {
 	.entry_handler	= clone_entry,
@@ -505,9 +504,9 @@ int cs_probes_register(void)
 	 * the phase probes missed the start of, and the wakeup probe never
 	 * times a child whose first run it will not see.
 	 */
-	ret = register_kprobe(&first_run_probe);
+	ret = cs_hook_register(&first_run_probe);
 	if (ret < 0) {
-		pr_err("cannot probe %s: error %d\n", first_run_probe.symbol_name, ret);
+		pr_err("cannot probe %s: error %d\n", first_run_probe.kp.symbol_name, ret);
 		goto out_free_children;
 	}
 	for (i = 0; i < ARRAY_SIZE(tps); i++) {
@@ -553,7 +552,7 @@ out_unregister_tps:
 out_sync:
 	/* No tracepoint probe runs any more when this returns. */
 	tracepoint_synchronize_unregister();
-	unregister_kprobe(&first_run_probe);
+	cs_hook_unregister(&first_run_probe);
 out_free_children:
 	kvfree(children);
 out_free_inflight:
@@ -570,7 +569,7 @@ void cs_probes_unregister(void)
 	cs_tps_unregister(ARRAY_SIZE(tps));
 	/* unregister_kretprobe() waited for its handlers; this, for the rest. */
 	tracepoint_synchronize_unregister();
-	unregister_kprobe(&first_run_probe);
+	cs_hook_unregister(&first_run_probe);
 	kvfree(children);
 	kvfree(inflight);
 }
@@ -602,7 +601,8 @@ void cs_probes_show(struct seq_file *m)
 	/* Tracepoints and kprobes miss nothing. */
 	for (i = ARRAY_SIZE(tps); i--; )
 		seq_printf(m, "%-20s %-12s %6s\n", tps[i].name, tps[i].role, "-");
-	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.symbol_name, "first_run", "-");
+	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.kp.symbol_name, "first_run", "-");
+	cs_hook_show(m, &first_run_probe);
 }
 
 void cs_probes_counters(struct seq_file *m)

@@ -45,6 +45,7 @@ if [ ! -f /proc/kallsyms ] || ! grep -qw kernel_clone /proc/kallsyms; then
 	exit $ksft_skip
 fi
 mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 
 loaded() { [ -d /sys/module/clonestat ]; }
 unload() { ! loaded || rmmod clonestat; }
@@ -86,6 +87,33 @@ t_kprobe_listed() {
 	probe_listed || { echo "kernel_clone kretprobe not listed"; cat "$kprobes"; unload; return 1; }
 	unload || return 1
 	! probe_listed || { echo "kernel_clone kretprobe still listed after unload"; return 1; }
+}
+
+# Each hook is where /proc/clonestat says: an ftrace callback of
+# clonestat's in tracing's enabled_functions, or a kprobe in the kprobe
+# list; neither is left after the unload.
+t_hooks_listed() {
+	local ef=/sys/kernel/tracing/enabled_functions sym how rc=0 seen=0
+	insmod "$ko" || return 1
+	while read -r sym how; do
+		seen=$((seen + 1))
+		sym=${sym%:}
+		echo "$sym: $how"
+		case $how in
+		"ftrace callback")
+			grep -qE "^$sym .*\[clonestat\]" $ef ||
+				{ echo "$sym: no clonestat callback in $ef"; rc=1; } ;;
+		kprobe)
+			grep -qE " k +$sym\+0x" "$kprobes" ||
+				{ echo "$sym: not in $kprobes"; rc=1; } ;;
+		*) echo "$sym: unknown kind '$how'"; rc=1 ;;
+		esac
+	done < <(sed -nE 's/^# ([a-z_]+: )(ftrace callback|kprobe)$/\1 \2/p' /proc/clonestat)
+	[ $seen -gt 0 ] || { echo "no hook listed"; rc=1; }
+	unload || return 1
+	! grep -qE '^(schedule_tail|exit_mmap|wp_page_copy|wp_page_reuse) ' $ef ||
+		{ echo "callbacks left:"; cat $ef; rc=1; }
+	return $rc
 }
 
 # A probe that cannot be registered fails the load with its errno and a
@@ -319,6 +347,9 @@ nothing_left() {
 	! loaded || { echo "module still loaded"; return 1; }
 	[ ! -e /proc/clonestat ] || { echo "/proc/clonestat left"; return 1; }
 	[ ! -s "$kprobes" ] || { echo "probes left:"; cat "$kprobes"; return 1; }
+	! grep -s -qE '^(schedule_tail|exit_mmap|wp_page_copy|wp_page_reuse) ' \
+		/sys/kernel/tracing/enabled_functions ||
+		{ echo "ftrace callbacks left"; return 1; }
 }
 
 # Fault injection, where the kernel has it (the debug kernel): the N-th
@@ -416,6 +447,7 @@ else
 fi
 check "/proc/clonestat exists while loaded, starts with the version, gone after" t_proc_lifecycle
 check "kretprobe listed in debugfs while loaded and not after" t_kprobe_listed
+check "hooks attached as /proc/clonestat says, none left after unload" t_hooks_listed
 check "a probe on a missing symbol fails the load and leaves nothing" t_bad_symbol
 
 # The C tests, with the module loaded; their results are renumbered into
