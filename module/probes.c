@@ -264,7 +264,7 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
  * without a slot is a clone whose slot could not be claimed: it is
  * counted at kernel_clone()'s return.
  */
-static void newtask_probe(void *data, struct task_struct *p, u64 clone_flags)
+static void newtask_record(struct task_struct *p, u64 clone_flags)
 {
 	struct cs_inflight *s;
 
@@ -287,6 +287,20 @@ static void newtask_probe(void *data, struct task_struct *p, u64 clone_flags)
 		cs_record(&r);
 	}
 	cs_exit(CS_P_NEWTASK);
+}
+
+/*
+ * Tracepoint probes ran with preemption disabled until tracepoints moved
+ * to SRCU (7.2 has it): there they can be preempted, and the handlers
+ * need their CPU from cs_enter() to cs_exit() (per-CPU counters, the
+ * nesting guard, the RCU-sched filter).  Seen on 7.2 as drops.nested:
+ * a preempted task_newtask handler made others on its CPU drop.
+ */
+static void newtask_probe(void *data, struct task_struct *p, u64 clone_flags)
+{
+	preempt_disable_notrace();
+	newtask_record(p, clone_flags);
+	preempt_enable_notrace();
 }
 
 /* dup_mmap() or copy_page_range(): the memory-map copy. */
@@ -368,7 +382,7 @@ static u8 cs_class_of_child(struct task_struct *p)
 }
 
 /* sched_wakeup_new(p), in wake_up_new_task(), under p's runqueue lock. */
-static void wakeup_new_probe(void *data, struct task_struct *p)
+static void wakeup_new_record(struct task_struct *p)
 {
 	struct cs_inflight *s;
 	struct cs_child *c;
@@ -402,6 +416,14 @@ static void wakeup_new_probe(void *data, struct task_struct *p)
 		this_cpu_inc(cs_cpu->drops[CS_DROP_CHILD]);
 	}
 	cs_exit(CS_P_WAKE);
+}
+
+/* As newtask_probe(); the runqueue lock has preemption off already. */
+static void wakeup_new_probe(void *data, struct task_struct *p)
+{
+	preempt_disable_notrace();
+	wakeup_new_record(p);
+	preempt_enable_notrace();
 }
 
 /*
