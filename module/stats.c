@@ -8,7 +8,8 @@
  *     worst[cs_worst_slots]    worst[cs_worst_slots]
  *
  * The rule: a probe handler writes only the cs_cpu of the CPU it runs on,
- * with preemption disabled (kprobe handlers run so), and never nests (see
+ * with preemption disabled (kprobe handlers run so; hook.c's ftrace
+ * callbacks and the tracepoint probes disable it), and never nests (see
  * cs_enter()); a reader may read any CPU's at any time and never blocks a
  * writer.  No lock, no allocation, no printk on the write side.
  *
