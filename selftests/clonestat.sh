@@ -15,6 +15,7 @@ build=${CLONESTAT_BUILD:-$(dirname "$(readlink -f "$0")")}
 ko=${1:-$build/module/clonestat.ko}
 progs=${2:-$build}
 kprobes=/sys/kernel/debug/kprobes/list
+enabled_functions=/sys/kernel/tracing/enabled_functions
 
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n $*"; }
@@ -48,6 +49,10 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 
 loaded() { [ -d /sys/module/clonestat ]; }
+# A function clonestat hooks (hook.c) still has an ftrace callback.
+hooks_left() {
+	grep -s -qE '^(schedule_tail|exit_mmap|wp_page_copy|wp_page_reuse) ' "$enabled_functions"
+}
 unload() { ! loaded || rmmod clonestat; }
 cleanup() { loaded && rmmod clonestat; }
 trap cleanup EXIT
@@ -93,7 +98,7 @@ t_kprobe_listed() {
 # clonestat's in tracing's enabled_functions, or a kprobe in the kprobe
 # list; neither is left after the unload.
 t_hooks_listed() {
-	local ef=/sys/kernel/tracing/enabled_functions sym how rc=0 seen=0
+	local sym how rc=0 seen=0
 	insmod "$ko" || return 1
 	while read -r sym how; do
 		seen=$((seen + 1))
@@ -101,8 +106,8 @@ t_hooks_listed() {
 		echo "$sym: $how"
 		case $how in
 		"ftrace callback")
-			grep -qE "^$sym .*\[clonestat\]" $ef ||
-				{ echo "$sym: no clonestat callback in $ef"; rc=1; } ;;
+			grep -qE "^$sym .*\[clonestat\]" "$enabled_functions" ||
+				{ echo "$sym: no clonestat callback in $enabled_functions"; rc=1; } ;;
 		kprobe)
 			grep -qE " k +$sym\+0x" "$kprobes" ||
 				{ echo "$sym: not in $kprobes"; rc=1; } ;;
@@ -111,8 +116,7 @@ t_hooks_listed() {
 	done < <(sed -nE 's/^# ([a-z_]+: )(ftrace callback|kprobe)$/\1 \2/p' /proc/clonestat)
 	[ $seen -gt 0 ] || { echo "no hook listed"; rc=1; }
 	unload || return 1
-	! grep -qE '^(schedule_tail|exit_mmap|wp_page_copy|wp_page_reuse) ' $ef ||
-		{ echo "callbacks left:"; cat $ef; rc=1; }
+	! hooks_left || { echo "callbacks left:"; cat "$enabled_functions"; rc=1; }
 	return $rc
 }
 
@@ -347,9 +351,7 @@ nothing_left() {
 	! loaded || { echo "module still loaded"; return 1; }
 	[ ! -e /proc/clonestat ] || { echo "/proc/clonestat left"; return 1; }
 	[ ! -s "$kprobes" ] || { echo "probes left:"; cat "$kprobes"; return 1; }
-	! grep -s -qE '^(schedule_tail|exit_mmap|wp_page_copy|wp_page_reuse) ' \
-		/sys/kernel/tracing/enabled_functions ||
-		{ echo "ftrace callbacks left"; return 1; }
+	! hooks_left || { echo "ftrace callbacks left"; return 1; }
 }
 
 # Fault injection, where the kernel has it (the debug kernel): the N-th
