@@ -312,7 +312,7 @@ static __always_inline void wp_mark(enum cs_cow_outcome outcome, unsigned long v
 
 	if (!cs_enter(CS_P_WP_MARK))
 		return;
-	if (direct_marks) {
+	if (READ_ONCE(direct_marks)) {
 		wp_mark_direct(outcome, (void *)vmf);
 	} else {
 		d = this_cpu_read(wp_cur);
@@ -377,6 +377,14 @@ static struct cs_hook exit_mmap_probe = CS_HOOK("exit_mmap", exit_mmap_hook);
  * COW following is best effort: a symbol that cannot be probed on this
  * kernel is reported in /proc/clonestat, and the rest of clonestat works
  * without it.  A failed allocation fails the load.
+ *
+ * The rule of every register function here: what a handler touches
+ * exists before the first hook that can reach it is registered, and is
+ * freed only after the last such hook is gone.  The tables come first;
+ * exit_mmap() (which only closes bills) before the markers that charge
+ * them; the markers before do_wp_page()'s probe, whose return reads
+ * copy_mark_on and reuse_mark_on.  direct_marks alone is set after the
+ * markers: until then a marker finds no wp_cur and does nothing.
  */
 static void cs_marks_unregister(void)
 {
@@ -388,6 +396,32 @@ static void cs_marks_unregister(void)
 	reuse_mark_on = false;
 }
 
+static void cs_bills_free(void)
+{
+	kvfree(bills);
+	kvfree(parents);
+	kvfree(bill_homes);
+	kvfree(parent_homes);
+	bills = NULL;
+	parents = NULL;
+	bill_homes = NULL;
+	parent_homes = NULL;
+}
+
+static int cs_bills_alloc(void)
+{
+	bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
+	parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
+	bill_homes = kvcalloc(cs_cow_bills, sizeof(*bill_homes), GFP_KERNEL);
+	parent_homes = kvcalloc(cs_cow_bills, sizeof(*parent_homes), GFP_KERNEL);
+	if (!bills || !parents || !bill_homes || !parent_homes) {
+		cs_bills_free();
+		return -ENOMEM;
+	}
+	bill_mask = cs_cow_bills - 1;
+	return 0;
+}
+
 int cs_cow_register(void)
 {
 	int ret;
@@ -396,6 +430,21 @@ int cs_cow_register(void)
 		wp_err = -EPERM;
 		return 0;
 	}
+	ret = cs_bills_alloc();
+	if (ret)
+		return ret;
+	/* Bills close at exit_mmap(): without it, none opens. */
+	ret = cs_hook_register(&exit_mmap_probe);
+	if (ret == -ENOMEM)
+		goto out_free_bills;
+	exit_on = !ret;
+	if (!exit_on) {
+		pr_warn("cannot probe %s (error %d): COW bills off\n",
+			exit_mmap_probe.kp.symbol_name, ret);
+		/* No hook is registered yet that could reach them. */
+		cs_bills_free();
+	}
+
 	ret = cs_hook_register(&copy_mark);
 	if (ret == -ENOMEM)
 		goto out_unregister;
@@ -405,7 +454,7 @@ int cs_cow_register(void)
 		goto out_unregister;
 	reuse_mark_on = !ret;
 	if (copy_mark_on && reuse_mark_on && !cs_cow_latency) {
-		direct_marks = true;
+		WRITE_ONCE(direct_marks, true);
 	} else if (copy_mark_on || reuse_mark_on) {
 		wp_probe.maxactive = cs_max_inflight;
 		wp_err = register_kretprobe(&wp_probe);
@@ -418,27 +467,12 @@ int cs_cow_register(void)
 	if (!wp_on && !direct_marks) {
 		pr_warn("cannot follow COW faults (error %d): no do_wp_page, or neither wp_page_copy nor wp_page_reuse\n",
 			wp_err);
-		cs_marks_unregister();
-	} else {
 		/* Bills only where copies are seen to charge them. */
-		bills = kvcalloc(cs_cow_bills, sizeof(*bills), GFP_KERNEL);
-		parents = kvcalloc(cs_cow_bills, sizeof(*parents), GFP_KERNEL);
-		bill_homes = kvcalloc(cs_cow_bills, sizeof(*bill_homes), GFP_KERNEL);
-		parent_homes = kvcalloc(cs_cow_bills, sizeof(*parent_homes), GFP_KERNEL);
-		if (!bills || !parents || !bill_homes || !parent_homes)
-			goto out_unregister;
-		bill_mask = cs_cow_bills - 1;
-		/* Bills close at exit_mmap(): without it, none opens. */
-		ret = cs_hook_register(&exit_mmap_probe);
-		if (ret == -ENOMEM)
-			goto out_unregister;
-		exit_on = !ret;
-		if (!exit_on) {
-			pr_warn("cannot probe %s (error %d): COW bills off\n",
-				exit_mmap_probe.kp.symbol_name, ret);
-			kvfree(bills);
-			bills = NULL;
-		}
+		cs_marks_unregister();
+		if (exit_on)
+			cs_hook_unregister(&exit_mmap_probe);
+		exit_on = false;
+		cs_bills_free();
 	}
 	thp_probe.maxactive = cs_max_inflight;
 	ret = register_kretprobe(&thp_probe);
@@ -447,37 +481,29 @@ int cs_cow_register(void)
 	thp_on = !ret;
 	return 0;
 
-	/*
-	 * A symbol that cannot be probed here leaves its part off; a failed
-	 * allocation fails the load, as it would anywhere else.
-	 */
 out_unregister:
 	cs_cow_unregister();
+	return -ENOMEM;
+out_free_bills:
+	cs_bills_free();
 	return -ENOMEM;
 }
 
 void cs_cow_unregister(void)
 {
-	/* The reverse of cs_cow_register(). */
+	/* The reverse of cs_cow_register(); the tables go last. */
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
-	if (exit_on)
-		cs_hook_unregister(&exit_mmap_probe);
 	if (wp_on)
 		unregister_kretprobe(&wp_probe);
+	WRITE_ONCE(direct_marks, false);
 	cs_marks_unregister();
-	direct_marks = false;
+	if (exit_on)
+		cs_hook_unregister(&exit_mmap_probe);
 	wp_on = false;
 	thp_on = false;
 	exit_on = false;
-	kvfree(bills);
-	kvfree(parents);
-	kvfree(bill_homes);
-	kvfree(parent_homes);
-	bills = NULL;
-	parents = NULL;
-	bill_homes = NULL;
-	parent_homes = NULL;
+	cs_bills_free();
 }
 
 static const char *cs_cow_method(void)
