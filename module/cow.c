@@ -384,7 +384,9 @@ static struct cs_hook exit_mmap_probe = CS_HOOK("exit_mmap", exit_mmap_hook);
  * exit_mmap() (which only closes bills) before the markers that charge
  * them; the markers before do_wp_page()'s probe, whose return reads
  * copy_mark_on and reuse_mark_on.  direct_marks alone is set after the
- * markers: until then a marker finds no wp_cur and does nothing.
+ * markers: until then a marker finds no wp_cur and does nothing.  The
+ * markers read the do_wp_page() instance data that wp_cur points to, so
+ * they are unregistered before that probe, not after.
  */
 static void cs_marks_unregister(void)
 {
@@ -491,13 +493,18 @@ out_free_bills:
 
 void cs_cow_unregister(void)
 {
-	/* The reverse of cs_cow_register(); the tables go last. */
+	/*
+	 * The reverse of cs_cow_register(), but for the markers: they go
+	 * before do_wp_page()'s probe, since wp_cur points into its
+	 * instances, which its unregistering frees (an entry whose return
+	 * is never run leaves wp_cur set).  The tables go last.
+	 */
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
-	if (wp_on)
-		unregister_kretprobe(&wp_probe);
 	WRITE_ONCE(direct_marks, false);
 	cs_marks_unregister();
+	if (wp_on)
+		unregister_kretprobe(&wp_probe);
 	if (exit_on)
 		cs_hook_unregister(&exit_mmap_probe);
 	wp_on = false;
