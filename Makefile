@@ -37,6 +37,17 @@ check:
 check-matrix:
 	scripts/check-matrix
 
+# What CI runs a slice of, whole: the reload storm with 200 cycles on
+# 6.1, 6.12 and the debug kernel, and there every fault point of the
+# load made to fail.
+check-faults:
+	for k in 6.1 6.12 debug; do \
+		CLONESTAT_TEST_FAIL_NTH_STRIDE=1 CLONESTAT_TEST_FAIL_NTH_OFFSET=1 \
+		CLONESTAT_TEST_STORM_CYCLES=200 CLONESTAT_TEST_STORM_CONTROL_CYCLES=300 \
+		CLONESTAT_TEST_ONLY='allocation at load|control|cycles|unload while|after the storm|kmemleak|kernel log' \
+		scripts/check --kernel $$k --no-static || exit 1; \
+	done
+
 # Overhead against no tracing and against a bpftrace script, under
 # QEMU's instruction counting: the table of README.md, "Overhead".
 bench:
