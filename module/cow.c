@@ -251,7 +251,7 @@ static int wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	default:
 		d->wanted = true;
 	}
-	d->task = current;
+	WRITE_ONCE(d->task, current);
 	d->outcome = CS_COW_NONE;
 	d->start = cs_now();
 	this_cpu_write(wp_cur, d);
@@ -265,6 +265,12 @@ static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	enum cs_cow_outcome outcome = d->outcome;
 	u64 now;
 
+	/*
+	 * Another CPU's wp_cur may still point here (the fault migrated):
+	 * once this instance is reused, a marker there must not take it
+	 * for its own task's.
+	 */
+	WRITE_ONCE(d->task, NULL);
 	if (this_cpu_read(wp_cur) == d)
 		this_cpu_write(wp_cur, NULL);
 	if (!cs_enter(CS_P_WP_RET))
@@ -316,7 +322,7 @@ static __always_inline void wp_mark(enum cs_cow_outcome outcome, unsigned long v
 		wp_mark_direct(outcome, (void *)vmf);
 	} else {
 		d = this_cpu_read(wp_cur);
-		if (d && d->task == current)
+		if (d && READ_ONCE(d->task) == current)
 			d->outcome = outcome;
 	}
 	cs_exit(CS_P_WP_MARK);
@@ -496,8 +502,9 @@ void cs_cow_unregister(void)
 	/*
 	 * The reverse of cs_cow_register(), but for the markers: they go
 	 * before do_wp_page()'s probe, since wp_cur points into its
-	 * instances, which its unregistering frees (an entry whose return
-	 * is never run leaves wp_cur set).  The tables go last.
+	 * instances, which its unregistering frees.  A fault that moved to
+	 * another CPU returns there and leaves the first CPU's wp_cur set.
+	 * The tables go last.
 	 */
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
