@@ -217,18 +217,18 @@ churn_stop() {
 # Load and unload while every CPU forks, vforks, makes threads and takes
 # COW faults, and /proc/clonestat is read, reset and filtered.
 t_reload_storm() {
-	local i done=0 rc=0 stop
+	local i cycles_done=0 rc=0 stop
 	stop=$(mktemp -u /tmp/clonestat-churn.XXXXXX)
 	storm_start
 	churn_start "$stop"
 	for i in $(seq "$storm_cycles"); do
 		insmod "$ko" || { echo "insmod #$i failed"; rc=1; break; }
 		rmmod clonestat || { echo "rmmod #$i failed"; rc=1; break; }
-		done=$i
+		cycles_done=$i
 	done
 	churn_stop "$stop"
 	storm_stop
-	echo "$done of $storm_cycles load/unload cycles"
+	echo "$cycles_done of $storm_cycles load/unload cycles"
 	nothing_left || rc=1
 	return $rc
 }
@@ -313,17 +313,14 @@ t_unload_with_waiting_children() {
 
 # After all that, a fresh load counts a known workload exactly.
 t_exact_after_storm() {
-	local want got rc=0
+	local got rc=0
 	insmod "$ko" || return 1
 	echo "filter comm clone_workload" > /proc/clonestat
 	"$progs/clone_workload" -f 40 -v 10 -t 20 -c 32 > /dev/null ||
 		{ echo "the workload failed"; unload; return 1; }
-	for want in "class.fork.calls 41" "class.vfork.calls 10" "class.thread.calls 20" \
-		    "failed 0" "drops.inflight 0" "drops.nested 0" "drops.child 0" \
-		    "missed.kernel_clone 0" "bill.fork.forks 41"; do
-		got=$(counter "${want% *}")
-		[ "$got" = "${want#* }" ] || { echo "${want% *}: $got, want ${want#* }"; rc=1; }
-	done
+	counters_are "class.fork.calls 41" "class.vfork.calls 10" "class.thread.calls 20" \
+		"failed 0" "drops.inflight 0" "drops.nested 0" "drops.child 0" \
+		"missed.kernel_clone 0" "bill.fork.forks 41" || rc=1
 	got=$(counter bill.fork.child_copies)
 	[ "${got:-0}" -ge 32 ] || { echo "bill.fork.child_copies $got, want 32 or more"; rc=1; }
 	unload || rc=1
@@ -335,6 +332,16 @@ counter() {
 	local k v
 	while read -r k v; do
 		[ "$k" = "$1" ] && { echo "$v"; return; }
+
+# counters_are "NAME VALUE"...: each counter has its value; says which not.
+counters_are() {
+	local want got rc=0
+	for want in "$@"; do
+		got=$(counter "${want% *}")
+		[ "$got" = "${want#* }" ] || { echo "${want% *}: $got, want ${want#* }"; rc=1; }
+	done
+	return $rc
+}
 	done < /proc/clonestat
 }
 
@@ -406,7 +413,7 @@ t_hotplug_during_storm() {
 # Exact counts while CPUs race: NPROC workloads at once, with readers.
 # The filter keeps the shell's own forks out.
 t_exact_under_load() {
-	local n=$(($(nproc) * 2)) i pids= r got want rc=0
+	local n=$(($(nproc) * 2)) i pids= r rc=0
 	insmod "$ko" || return 1
 	echo "filter comm clone_workload" > /proc/clonestat
 	(while :; do mapfile -t x < /proc/clonestat; done) & r=$!
@@ -415,12 +422,9 @@ t_exact_under_load() {
 	done
 	wait $pids || { echo "a workload failed"; kill $r; unload; return 1; }
 	kill $r; wait $r 2> /dev/null
-	for want in "class.fork.calls $((n * 301))" "class.vfork.calls $((n * 100))" \
-		    "class.thread.calls $((n * 200))" "failed 0" "drops.inflight 0" \
-		    "drops.nested 0" "missed.kernel_clone 0" "bill.fork.forks $((n * 301))"; do
-		got=$(counter "${want% *}")
-		[ "$got" = "${want#* }" ] || { echo "${want% *}: $got, want ${want#* }"; rc=1; }
-	done
+	counters_are "class.fork.calls $((n * 301))" "class.vfork.calls $((n * 100))" \
+		"class.thread.calls $((n * 200))" "failed 0" "drops.inflight 0" \
+		"drops.nested 0" "missed.kernel_clone 0" "bill.fork.forks $((n * 301))" || rc=1
 	unload
 	return $rc
 }
@@ -496,8 +500,8 @@ nothing_left() {
 # fewer than N (fail_nth_load says "unfired").  With
 # CLONESTAT_TEST_FAIL_NTH_STRIDE=S and _OFFSET=O (1..S), only N = O, O+S,
 # O+2S, ...: a slice, which scripts/check moves with the commit so that S
-# landings cover every point (make check-faults runs them all).  A failed load must be
-# ENOMEM and leave nothing; a load that absorbed its failure must work
+# landings cover every point (make check-faults runs them all).  A failed
+# load must be ENOMEM and leave nothing; a load that absorbed its failure must work
 # and unload.  Small parameters keep the number of allocations (the
 # kretprobe instances: max_inflight each) small.
 # The sweep, between markers: the kernel's own WARN_ON()s on the failures
