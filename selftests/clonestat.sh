@@ -332,6 +332,8 @@ counter() {
 	local k v
 	while read -r k v; do
 		[ "$k" = "$1" ] && { echo "$v"; return; }
+	done < /proc/clonestat
+}
 
 # counters_are "NAME VALUE"...: each counter has its value; says which not.
 counters_are() {
@@ -341,8 +343,6 @@ counters_are() {
 		[ "$got" = "${want#* }" ] || { echo "${want% *}: $got, want ${want#* }"; rc=1; }
 	done
 	return $rc
-}
-	done < /proc/clonestat
 }
 
 # Root only by default; read_gid=G opens reading, not writing, to G.
