@@ -221,6 +221,7 @@ size_t cs_buffers_per_cpu(void);
  */
 struct cs_filter;
 extern unsigned int cs_gen;
+extern unsigned int cs_filter_seq;
 extern bool cs_recording;
 extern struct cs_filter __rcu *cs_filter;
 bool cs_filter_match(const struct cs_filter *f);
@@ -293,6 +294,28 @@ static inline enum cs_ignore cs_ignored(void)
 	if (f && !cs_filter_match(f))
 		return CS_IGN_FILTER;
 	return CS_NR_IGNORES;
+}
+
+/*
+ * cs_filter_seq moves on each time the filter is replaced.  A creation
+ * followed from one probe to the next is recorded only while the filter
+ * it began under is in force: one in flight across a change counts in
+ * neither the old filter's numbers nor the new one's.  Read before
+ * cs_ignored() (pairs with the smp_wmb() in cs_filter_install()): a
+ * handler that reads the new sequence passed the new filter.
+ */
+static inline unsigned int cs_filter_seq_read(void)
+{
+	unsigned int seq = READ_ONCE(cs_filter_seq);
+
+	/* The filter after the sequence: see cs_filter_install(). */
+	smp_rmb();
+	return seq;
+}
+
+static inline bool cs_filter_changed(unsigned int seq)
+{
+	return READ_ONCE(cs_filter_seq) != seq;
 }
 
 /* The same for a creation: one not recorded is counted as ignored. */

@@ -19,7 +19,8 @@
  *
  * Writers serialize on cs_ctl_lock.  The probes read cs_recording and
  * cs_gen with READ_ONCE() and the filter under RCU (their handlers run
- * with preemption disabled); a new filter replaces the old one whole.
+ * with preemption disabled); a new filter replaces the old one whole,
+ * and moves cs_filter_seq on (clonestat.h, cs_filter_seq_read()).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -51,6 +52,7 @@ struct cs_filter {
 
 static DEFINE_MUTEX(cs_ctl_lock);
 unsigned int cs_gen;
+unsigned int cs_filter_seq;
 bool cs_recording = true;
 struct cs_filter __rcu *cs_filter;
 static unsigned long cs_resets;
@@ -131,7 +133,13 @@ static void cs_filter_install(struct cs_filter *f)
 		f = NULL;
 	}
 	old = rcu_replace_pointer(cs_filter, f, lockdep_is_held(&cs_ctl_lock));
-	/* Handlers that may still read the old filter are done after this. */
+	/* A handler that reads the new sequence reads the new filter. */
+	smp_wmb();
+	WRITE_ONCE(cs_filter_seq, cs_filter_seq + 1);
+	/*
+	 * Handlers that may still read the old filter, or the old sequence,
+	 * are done after this: their records precede the write's return.
+	 */
 	synchronize_rcu();
 	cs_filter_free(old);
 }

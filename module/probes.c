@@ -84,6 +84,7 @@ struct cs_inflight {
 	u64 child_start;
 	pid_t child;
 	int exit_signal;
+	unsigned int filter_seq;	/* the filter it began under */
 	u8 class;
 	bool has_size;
 };
@@ -154,11 +155,13 @@ static u8 cs_classify(u64 flags, const struct kernel_clone_args *args)
 	return CS_FORK;
 }
 
-static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *args)
+static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *args,
+		       unsigned int filter_seq)
 {
 	struct mm_struct *mm = current->mm;
 
 	s->start = cs_now();
+	s->filter_seq = filter_seq;
 	s->wake = 0;
 	s->phase_copy = 0;
 	s->phase_mm = 0;
@@ -208,11 +211,13 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct kernel_clone_args *args = (void *)regs_get_kernel_argument(regs, 0);
 	struct cs_clone_data *d = (void *)ri->data;
+	unsigned int seq;
 
 	d->slot = NULL;
 	d->local.start = 0;		/* no slot, no start: no record */
 	if (!cs_enter(CS_P_CLONE_ENTRY))
 		return 0;		/* counted as a drop */
+	seq = cs_filter_seq_read();
 	if (!cs_wanted()) {
 		cs_exit(CS_P_CLONE_ENTRY);
 		return 0;		/* counted as ignored */
@@ -223,9 +228,9 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	d->slot = slot_claim();
 	if (!d->slot) {
 		this_cpu_inc(cs_cpu->drops[CS_DROP_INFLIGHT]);
-		slot_start(&d->local, args);
+		slot_start(&d->local, args, seq);
 	} else {
-		slot_start(d->slot, args);
+		slot_start(d->slot, args, seq);
 	}
 	cs_exit(CS_P_CLONE_ENTRY);
 	return 0;
@@ -249,7 +254,10 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		this_cpu_inc(cs_cpu->failed);
 	else
 		this_cpu_inc(cs_cpu->ok);
-	slot_finish(s, ret);
+	if (cs_filter_changed(s->filter_seq))
+		this_cpu_inc(cs_cpu->ignored[CS_IGN_FILTER]);
+	else
+		slot_finish(s, ret);
 	if (d->slot)
 		slot_release(d->slot);
 	cs_exit(CS_P_CLONE_RET);
@@ -342,6 +350,7 @@ struct cs_child {
 	struct task_struct *task;	/* NULL: free */
 	u64 wake;			/* 0: not published yet */
 	int waker_cpu;
+	unsigned int filter_seq;	/* the filter of the wakeup */
 	u8 class;
 };
 
@@ -386,11 +395,18 @@ static void wakeup_new_record(struct task_struct *p)
 {
 	struct cs_inflight *s;
 	struct cs_child *c;
+	unsigned int seq;
 	u8 class;
 
 	if (!cs_enter(CS_P_WAKE))
 		return;
+	seq = cs_filter_seq_read();
 	s = slot_find();
+	if (s && s->filter_seq != seq) {
+		/* Begun under a filter since replaced: not recorded, nor its child. */
+		cs_exit(CS_P_WAKE);
+		return;
+	}
 	if (s) {
 		s->wake = cs_now();
 		s->child = task_pid_nr(p);
@@ -409,8 +425,9 @@ static void wakeup_new_record(struct task_struct *p)
 	c = child_find(p, true);
 	if (c) {
 		c->waker_cpu = smp_processor_id();
+		c->filter_seq = seq;
 		c->class = class;
-		/* Publishes waker_cpu and class with the time (see cs_child). */
+		/* Publishes the fields above with the time (see cs_child). */
 		smp_store_release(&c->wake, cs_now());
 	} else {
 		this_cpu_inc(cs_cpu->drops[CS_DROP_CHILD]);
@@ -439,14 +456,18 @@ static void first_run_hook(unsigned long prev)
 
 	if (!c)
 		return;
-	/* Pairs with the wakeup's release: waker_cpu and class are set. */
+	/* Pairs with the wakeup's release: the other fields are set. */
 	wake = smp_load_acquire(&c->wake);
-	/* Recorded only outside another handler; the slot is freed anyway. */
+	/*
+	 * Recorded only outside another handler, and while the filter of its
+	 * wakeup is in force; the slot is freed anyway.
+	 */
 	if (wake && cs_enter(CS_P_FIRST_RUN)) {
 		now = cs_now();
-		cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
-				    now > wake ? now - wake : 0,
-				    fatal_signal_pending(current));
+		if (!cs_filter_changed(c->filter_seq))
+			cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
+					    now > wake ? now - wake : 0,
+					    fatal_signal_pending(current));
 		cs_exit(CS_P_FIRST_RUN);
 	}
 	WRITE_ONCE(c->wake, 0);
