@@ -327,6 +327,43 @@ t_exact_after_storm() {
 	return $rc
 }
 
+# A filter change while creations are in flight: what began under the
+# old filter is recorded under neither.  Under "filter comm
+# clone_workload", N vfork parents held inside kernel_clone() (-B -H),
+# then N forked children woken and never run (-W); the filter changes to
+# a name no task has, and they are let go: their returns are counted in
+# "ok" and not in their class, their first runs not at all.
+t_filter_change_in_flight() {
+	local n=20 line ok vforks runs rc=0
+	insmod "$ko" || return 1
+	echo "filter comm clone_workload" > /proc/clonestat
+	spawn "$progs/clone_workload" -B $n -H
+	read -r line <&$from
+	[ "$line" = "held $n" ] || { echo "-B said '$line', not 'held $n'"; rc=1; }
+	echo "filter comm nobody" > /proc/clonestat
+	ok=$(counter ok) vforks=$(counter class.vfork.calls)
+	spawned_end || { echo "the vfork parents failed"; rc=1; }
+	counters_are "ok $((ok + n))" "class.vfork.calls $vforks" || rc=1
+	if [ "$(nproc)" -ge 2 ]; then
+		echo "filter comm clone_workload" > /proc/clonestat
+		spawn "$progs/clone_workload" -W $n
+		read -r line <&$from
+		[ "$line" = "waiting $n" ] || { echo "-W said '$line', not 'waiting $n'"; rc=1; }
+		echo "filter comm nobody" > /proc/clonestat
+		runs=$(first_runs)
+		spawned_end || { echo "the waiting children's parent failed"; rc=1; }
+		[ "$(first_runs)" = "$runs" ] ||
+			{ echo "first runs: $(first_runs), want $runs"; rc=1; }
+	fi
+	unload || rc=1
+	return $rc
+}
+
+# first_runs: how many first runs the histograms hold.
+first_runs() {
+	awk '$1 ~ /^hist\.first_run\./ { n += $2 } END { print n + 0 }' /proc/clonestat
+}
+
 # counter NAME: its value in the counters section ("" when absent).
 counter() {
 	local k v
@@ -606,6 +643,7 @@ main)
 	fi
 	check "counts exact with every CPU creating at once" t_exact_under_load
 	check "above max_inflight: every vfork counted, overflow counted as drops" t_drops_are_counted
+	check "a filter change records nothing in flight across it" t_filter_change_in_flight
 	check "clonestat record: exact counts of the command's tree while others fork" t_record_tool
 	check "exporter: promtool accepts it, node_exporter serves /proc/clonestat's values" t_exporter
 	check "trace events: trace-cmd sees as many as /proc/clonestat counts" t_trace_events
