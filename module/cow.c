@@ -475,12 +475,12 @@ int cs_cow_register(void)
 	if (!wp_on && !direct_marks) {
 		pr_warn("cannot follow COW faults (error %d): no do_wp_page, or neither wp_page_copy nor wp_page_reuse\n",
 			wp_err);
-		/* Bills only where copies are seen to charge them. */
-		cs_marks_unregister();
-		if (exit_on)
-			cs_hook_unregister(&exit_mmap_probe);
-		exit_on = false;
-		cs_bills_free();
+		/*
+		 * Bills only where copies are seen to charge them: undo
+		 * the markers, exit_mmap() and the tables (nothing else is
+		 * registered yet).
+		 */
+		cs_cow_unregister();
 	}
 	thp_probe.maxactive = cs_max_inflight;
 	ret = register_kretprobe(&thp_probe);
