@@ -244,6 +244,15 @@ spawn() {
 	exec {to}> "$d/in" {from}< "$d/out"
 	rm -rf "$d"
 }
+# spawn_says LINE CMD...: spawn CMD and read its first line; fails,
+# saying what CMD said, unless that is LINE.
+spawn_says() {
+	local want=$1 line
+	shift
+	spawn "$@"
+	read -r line <&$from
+	[ "$line" = "$want" ] || { echo "${*##*/} said '$line', not '$want'"; return 1; }
+}
 # spawned_end: let it go (a line on its stdin), read its last line, wait
 # for it; fails with its exit status.
 spawned_end() {
@@ -262,14 +271,11 @@ spawned_end() {
 # in kernel_clone(), entered with the module loaded.  Their kretprobe
 # returns come after it is gone.
 t_unload_with_vfork_parents() {
-	local n=20 line rc=0 last
+	local n=20 rc=0 last
 	insmod "$ko" || return 1
-	spawn "$progs/clone_workload" -B $n -H
-	read -r line <&$from
-	if [ "$line" = "held $n" ]; then
+	if spawn_says "held $n" "$progs/clone_workload" -B $n -H; then
 		rmmod clonestat || { echo "rmmod failed"; rc=1; }
 	else
-		echo "the workload said '$line', not 'held $n'"
 		rc=1
 	fi
 	spawned_end || { echo "the vfork parents failed"; rc=1; }
@@ -285,12 +291,9 @@ t_unload_with_vfork_parents() {
 # module's state is "going"); then they run, into schedule_tail(), while
 # the module's exit unhooks it.
 t_unload_with_waiting_children() {
-	local n=20 line state rc=0 rm last
+	local n=20 state rc=0 rm last
 	insmod "$ko" || return 1
-	spawn "$progs/clone_workload" -W $n
-	read -r line <&$from
-	if [ "$line" != "waiting $n" ]; then
-		echo "the workload said '$line', not 'waiting $n'"
+	if ! spawn_says "waiting $n" "$progs/clone_workload" -W $n; then
 		spawned_end
 		unload
 		return 1
@@ -334,26 +337,22 @@ t_exact_after_storm() {
 # a name no task has, and they are let go: their returns are counted in
 # "ok" and not in their class, their first runs not at all.
 t_filter_change_in_flight() {
-	local n=20 line ok vforks runs rc=0
+	local n=20 ok vforks runs now rc=0
 	insmod "$ko" || return 1
 	echo "filter comm clone_workload" > /proc/clonestat
-	spawn "$progs/clone_workload" -B $n -H
-	read -r line <&$from
-	[ "$line" = "held $n" ] || { echo "-B said '$line', not 'held $n'"; rc=1; }
+	spawn_says "held $n" "$progs/clone_workload" -B $n -H || rc=1
 	echo "filter comm nobody" > /proc/clonestat
 	ok=$(counter ok) vforks=$(counter class.vfork.calls)
 	spawned_end || { echo "the vfork parents failed"; rc=1; }
 	counters_are "ok $((ok + n))" "class.vfork.calls $vforks" || rc=1
 	if [ "$(nproc)" -ge 2 ]; then
 		echo "filter comm clone_workload" > /proc/clonestat
-		spawn "$progs/clone_workload" -W $n
-		read -r line <&$from
-		[ "$line" = "waiting $n" ] || { echo "-W said '$line', not 'waiting $n'"; rc=1; }
+		spawn_says "waiting $n" "$progs/clone_workload" -W $n || rc=1
 		echo "filter comm nobody" > /proc/clonestat
 		runs=$(first_runs)
 		spawned_end || { echo "the waiting children's parent failed"; rc=1; }
-		[ "$(first_runs)" = "$runs" ] ||
-			{ echo "first runs: $(first_runs), want $runs"; rc=1; }
+		now=$(first_runs)
+		[ "$now" = "$runs" ] || { echo "first runs: $now, want $runs"; rc=1; }
 	fi
 	unload || rc=1
 	return $rc
