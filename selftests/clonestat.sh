@@ -332,12 +332,14 @@ t_exact_after_storm() {
 
 # A filter change while creations are in flight: what began under the
 # old filter is recorded under neither.  Under "filter comm
-# clone_workload", N vfork parents held inside kernel_clone() (-B -H),
-# then N forked children woken and never run (-W); the filter changes to
-# a name no task has, and they are let go: their returns are counted in
-# "ok" and not in their class, their first runs not at all.
+# clone_workload", N vfork parents held inside kernel_clone() (-B -H);
+# the filter changes to a name no task has, and they are let go: their
+# returns are counted in "ok" and not in their class.  (First runs across
+# a change are not checked here: clone_workload -W keeps its children
+# from running only while their parent never sleeps: on the debug
+# kernel, once, a child ran before its parent let it.)
 t_filter_change_in_flight() {
-	local n=20 ok vforks runs now rc=0
+	local n=20 ok vforks rc=0
 	insmod "$ko" || return 1
 	echo "filter comm clone_workload" > /proc/clonestat
 	spawn_says "held $n" "$progs/clone_workload" -B $n -H || rc=1
@@ -345,22 +347,8 @@ t_filter_change_in_flight() {
 	ok=$(counter ok) vforks=$(counter class.vfork.calls)
 	spawned_end || { echo "the vfork parents failed"; rc=1; }
 	counters_are "ok $((ok + n))" "class.vfork.calls $vforks" || rc=1
-	if [ "$(nproc)" -ge 2 ]; then
-		echo "filter comm clone_workload" > /proc/clonestat
-		spawn_says "waiting $n" "$progs/clone_workload" -W $n || rc=1
-		echo "filter comm nobody" > /proc/clonestat
-		runs=$(first_runs)
-		spawned_end || { echo "the waiting children's parent failed"; rc=1; }
-		now=$(first_runs)
-		[ "$now" = "$runs" ] || { echo "first runs: $now, want $runs"; rc=1; }
-	fi
 	unload || rc=1
 	return $rc
-}
-
-# first_runs: how many first runs the histograms hold.
-first_runs() {
-	awk '$1 ~ /^hist\.first_run\./ { n += $2 } END { print n + 0 }' /proc/clonestat
 }
 
 # counter NAME: its value in the counters section ("" when absent).
