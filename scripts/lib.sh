@@ -23,13 +23,17 @@ CHECK_PKGS="gcc make libc6-dev liburing-dev sparse qemu-system-x86 busybox-stati
 apt_updated=
 # need_pkgs PKG...: install the Debian packages that are not installed yet.
 need_pkgs() {
-	local missing=() p
+	local missing=() p lock
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 			grep -q 'install ok installed' || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"
+	# One apt-get at a time (check-matrix's lanes): dpkg's own lock
+	# fails the second instead of making it wait.
+	mkdir -p "$CLONESTAT_CACHE" && exec {lock}> "$CLONESTAT_CACHE/apt.lock" &&
+		flock "$lock" || die "cannot lock $CLONESTAT_CACHE/apt.lock"
 	note "installing ${missing[*]}"
 	if [ -z "$apt_updated" ]; then
 		apt-get update -q >&2 || die "apt-get update failed"
@@ -37,6 +41,7 @@ need_pkgs() {
 	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	exec {lock}>&-
 }
 
 # default_abi: the ABI (e.g. 6.1.0-56-amd64) of the headers that the
@@ -66,7 +71,8 @@ fetch_kernel() {
 		deb=$(ls "$dl"/linux-image-"$abi"-unsigned_*.deb 2>/dev/null | head -n1)
 		if [ -z "$deb" ]; then
 			note "downloading linux-image-$abi-unsigned"
-			(cd "$dl" && apt-get download -q "linux-image-$abi-unsigned" >&2) ||
+			(cd "$dl" && flock "$CLONESTAT_CACHE/apt.lock" \
+				apt-get download -q "linux-image-$abi-unsigned" >&2) ||
 				die "cannot download linux-image-$abi-unsigned"
 			deb=$(ls "$dl"/linux-image-"$abi"-unsigned_*.deb | head -n1)
 		fi
