@@ -47,6 +47,7 @@ enum cs_drop {
 	CS_DROP_INFLIGHT,	/* no free in-flight slot for a clone */
 	CS_DROP_CHILD,		/* no free slot to time a child's first run */
 	CS_DROP_BILL,		/* no free COW bill for a fork */
+	CS_DROP_COW,		/* no free slot to follow a COW fault */
 	CS_NR_DROPS
 };
 

@@ -21,11 +21,11 @@
  * marker, a fault it did not mark had the other outcome; with both, a
  * fault neither marked (userfaultfd, KSM) counts as "other".
  *
- * A marker runs inside the do_wp_page() it marks, on the same CPU when
- * the page table lock is still held (wp_page_reuse() always,
- * wp_page_copy() unless preempted right after the unlock): the
- * do_wp_page() entry leaves a pointer to its data in this CPU's wp_cur,
- * and a marker writes the outcome there if the data is current's.
+ * A marker runs inside the do_wp_page() it marks, in the same task but
+ * not always on the same CPU (wp_page_copy() runs after the page table
+ * lock is dropped: full preemption, PREEMPT_RT can move it): the
+ * do_wp_page() entry leaves a pointer to its data in a table of faults
+ * in flight, found by current, and a marker writes the outcome there.
  *
  * Bills: a fork that copies the address space opens a bill keyed by the
  * child's mm (at the child's wakeup, before it can fault), and points the
@@ -89,11 +89,18 @@ static atomic_t *bill_homes, *parent_homes;
 struct cs_wp_data {
 	struct task_struct *task;
 	u64 start;
+	unsigned int slot;	/* in wp_slots */
 	u8 outcome;
 	bool wanted;		/* recorded; else only charged to a bill */
 };
 
-static DEFINE_PER_CPU(struct cs_wp_data *, wp_cur);
+/*
+ * do_wp_page() calls in flight (max_inflight slots), each found from its
+ * task's hash in a window of CS_WP_WINDOW, like the creations in flight.
+ */
+#define CS_WP_WINDOW	16
+static struct cs_wp_data **wp_slots;
+static unsigned int wp_mask;
 
 static bool cs_cow_latency;
 module_param_named(cow_latency, cs_cow_latency, bool, 0444);
@@ -226,6 +233,36 @@ static void exit_mmap_hook(unsigned long arg0)
 	}
 }
 
+static bool wp_claim(struct cs_wp_data *d)
+{
+	unsigned int h = hash_ptr(current, 32), i;
+
+	for (i = 0; i < CS_WP_WINDOW; i++) {
+		unsigned int k = (h + i) & wp_mask;
+
+		/* Orders d's fields before a marker can find it. */
+		if (!READ_ONCE(wp_slots[k]) && !cmpxchg_release(&wp_slots[k], NULL, d)) {
+			d->slot = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The do_wp_page() that current is in, if followed. */
+static struct cs_wp_data *wp_find(void)
+{
+	unsigned int h = hash_ptr(current, 32), i;
+
+	for (i = 0; i < CS_WP_WINDOW; i++) {
+		struct cs_wp_data *d = READ_ONCE(wp_slots[(h + i) & wp_mask]);
+
+		if (d && READ_ONCE(d->task) == current)
+			return d;
+	}
+	return NULL;
+}
+
 /* do_wp_page(struct vm_fault *vmf) */
 static int wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -253,8 +290,12 @@ static int wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	}
 	WRITE_ONCE(d->task, current);
 	d->outcome = CS_COW_NONE;
+	if (!wp_claim(d)) {
+		this_cpu_inc(cs_cpu->drops[CS_DROP_COW]);
+		cs_exit(CS_P_WP_ENTRY);
+		return 1;
+	}
 	d->start = cs_now();
-	this_cpu_write(wp_cur, d);
 	cs_exit(CS_P_WP_ENTRY);
 	return 0;
 }
@@ -266,13 +307,11 @@ static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	u64 now;
 
 	/*
-	 * Another CPU's wp_cur may still point here (the fault migrated):
-	 * once this instance is reused, a marker there must not take it
-	 * for its own task's.
+	 * A marker that read the slot before its release must not take
+	 * this instance, once reused, for its own task's.
 	 */
 	WRITE_ONCE(d->task, NULL);
-	if (this_cpu_read(wp_cur) == d)
-		this_cpu_write(wp_cur, NULL);
+	smp_store_release(&wp_slots[d->slot], NULL);
 	if (!cs_enter(CS_P_WP_RET))
 		return 0;
 	now = cs_now();
@@ -321,8 +360,9 @@ static __always_inline void wp_mark(enum cs_cow_outcome outcome, unsigned long v
 	if (READ_ONCE(direct_marks)) {
 		wp_mark_direct(outcome, (void *)vmf);
 	} else {
-		d = this_cpu_read(wp_cur);
-		if (d && READ_ONCE(d->task) == current)
+		/* Only current writes its own fault's outcome. */
+		d = wp_find();
+		if (d)
 			d->outcome = outcome;
 	}
 	cs_exit(CS_P_WP_MARK);
@@ -390,9 +430,10 @@ static struct cs_hook exit_mmap_probe = CS_HOOK("exit_mmap", exit_mmap_hook);
  * exit_mmap() (which only closes bills) before the markers that charge
  * them; the markers before do_wp_page()'s probe, whose return reads
  * copy_mark_on and reuse_mark_on.  direct_marks alone is set after the
- * markers: until then a marker finds no wp_cur and does nothing.  The
- * markers read the do_wp_page() instance data that wp_cur points to, so
- * they are unregistered before that probe, not after.
+ * markers: until then a marker finds no fault in wp_slots and does
+ * nothing.  The markers read the do_wp_page() instance data that
+ * wp_slots points to, so they are unregistered before that probe, not
+ * after.
  */
 static void cs_marks_unregister(void)
 {
@@ -438,9 +479,13 @@ int cs_cow_register(void)
 		wp_err = -EPERM;
 		return 0;
 	}
+	wp_slots = kvcalloc(cs_max_inflight, sizeof(*wp_slots), GFP_KERNEL);
+	if (!wp_slots)
+		return -ENOMEM;
+	wp_mask = cs_max_inflight - 1;
 	ret = cs_bills_alloc();
 	if (ret)
-		return ret;
+		goto out_free_slots;
 	/* Bills close at exit_mmap(): without it, none opens. */
 	ret = cs_hook_register(&exit_mmap_probe);
 	if (ret == -ENOMEM)
@@ -494,6 +539,9 @@ out_unregister:
 	return -ENOMEM;
 out_free_bills:
 	cs_bills_free();
+out_free_slots:
+	kvfree(wp_slots);
+	wp_slots = NULL;
 	return -ENOMEM;
 }
 
@@ -501,10 +549,10 @@ void cs_cow_unregister(void)
 {
 	/*
 	 * The reverse of cs_cow_register(), but for the markers: they go
-	 * before do_wp_page()'s probe, since wp_cur points into its
-	 * instances, which its unregistering frees.  A fault that moved to
-	 * another CPU returns there and leaves the first CPU's wp_cur set.
-	 * The tables go last.
+	 * before do_wp_page()'s probe, since wp_slots points into its
+	 * instances, which its unregistering frees.  A fault in flight at
+	 * the unregistering leaves its slot set, unread from then on.  The
+	 * tables go last.
 	 */
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
@@ -518,6 +566,8 @@ void cs_cow_unregister(void)
 	thp_on = false;
 	exit_on = false;
 	cs_bills_free();
+	kvfree(wp_slots);
+	wp_slots = NULL;
 }
 
 static const char *cs_cow_method(void)
@@ -541,12 +591,14 @@ static unsigned int cs_bills_open(void)
 	return n;
 }
 
-/* What COW following allocated at load: bills and kretprobe instances. */
+/* What COW following allocated at load: bills, fault slots, kretprobe instances. */
 size_t cs_cow_memory(void)
 {
 	size_t n = bills ? (size_t)cs_cow_bills * (sizeof(*bills) + sizeof(*parents) +
 						   2 * sizeof(*bill_homes)) : 0;
 
+	if (wp_slots)
+		n += (size_t)cs_max_inflight * sizeof(*wp_slots);
 	if (wp_on)
 		n += cs_rp_bytes(&wp_probe);
 	if (thp_on)

@@ -40,6 +40,7 @@ static const char *const cs_drop_names[CS_NR_DROPS] = {
 	[CS_DROP_INFLIGHT] = "inflight",
 	[CS_DROP_CHILD] = "child",
 	[CS_DROP_BILL] = "bill",
+	[CS_DROP_COW] = "cow",
 };
 
 static const char *const cs_cow_names[CS_NR_COW] = {
