@@ -311,6 +311,7 @@ static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 * this instance, once reused, for its own task's.
 	 */
 	WRITE_ONCE(d->task, NULL);
+	/* d->task is cleared before the slot is seen free. */
 	smp_store_release(&wp_slots[d->slot], NULL);
 	if (!cs_enter(CS_P_WP_RET))
 		return 0;
