@@ -20,13 +20,36 @@ static __always_inline unsigned long cs_fregs_arg0(struct ftrace_regs *fregs)
 #endif
 }
 
+/*
+ * One ftrace_ops for every hook attached by ftrace, its filter the hooks'
+ * functions: unregistering an ops from a module waits for an RCU-tasks
+ * grace period (its trampoline may be in use), which on a machine busy
+ * forking took tens of seconds on the debug kernel, once for each ops.
+ * Now once per load: a hook that goes while others stay leaves the
+ * filter, and a grace period waits for the callbacks that saw it.
+ *
+ * cs_hooks[]: the hooks the callback may call, written only at load and
+ * unload (module init and exit, serialized by the module loader).
+ */
+#define CS_MAX_HOOKS	8
+static struct cs_hook *cs_hooks[CS_MAX_HOOKS];
+static struct ftrace_ops cs_ops;
+static unsigned int cs_ops_ips;	/* functions in cs_ops's filter; registered if > 0 */
+
 static void notrace cs_hook_ftrace_func(unsigned long ip, unsigned long parent_ip,
 					struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
-	struct cs_hook *h = container_of(ops, struct cs_hook, ops);
+	unsigned int i;
 
 	preempt_disable_notrace();
-	h->handler(cs_fregs_arg0(fregs));
+	for (i = 0; i < CS_MAX_HOOKS; i++) {
+		struct cs_hook *h = READ_ONCE(cs_hooks[i]);
+
+		if (h && h->ip == ip) {
+			h->handler(cs_fregs_arg0(fregs));
+			break;
+		}
+	}
 	preempt_enable_notrace();
 }
 
@@ -59,23 +82,63 @@ static unsigned long cs_hook_addr(const char *symbol)
 static int cs_hook_ftrace(struct cs_hook *h)
 {
 	unsigned long addr = cs_hook_addr(h->kp.symbol_name);
+	unsigned int i;
 	int ret;
 
 	if (!addr)
 		return -ENOENT;
-	/*
-	 * Without FTRACE_OPS_FL_RECURSION: called straight from the
-	 * trampoline, with no ftrace recursion guard (the handlers call
-	 * nothing that is hooked; cs_enter() guards against nesting).
-	 */
-	h->ops.func = cs_hook_ftrace_func;
-	/* Not an ftrace location (an inline function): -EINVAL or -ENOENT. */
-	ret = ftrace_set_filter_ip(&h->ops, addr, 0, 1);
-	if (!ret)
-		ret = register_ftrace_function(&h->ops);
-	if (ret)
-		ftrace_free_filter(&h->ops);
-	return ret;
+	for (i = 0; i < CS_MAX_HOOKS && cs_hooks[i]; i++)
+		;
+	if (i == CS_MAX_HOOKS)
+		return -ENOSPC;
+	/* Callable before its function enters the filter. */
+	h->ip = addr;
+	WRITE_ONCE(cs_hooks[i], h);
+	if (cs_ops_ips) {
+		/* Not an ftrace location (an inline function): -ENOENT. */
+		ret = ftrace_set_filter_ip(&cs_ops, addr, 0, 0);
+	} else {
+		/*
+		 * Without FTRACE_OPS_FL_RECURSION: called straight from
+		 * the trampoline, with no ftrace recursion guard (the
+		 * handlers call nothing that is hooked; cs_enter() guards
+		 * against nesting).
+		 */
+		cs_ops.func = cs_hook_ftrace_func;
+		ret = ftrace_set_filter_ip(&cs_ops, addr, 0, 1);
+		if (!ret)
+			ret = register_ftrace_function(&cs_ops);
+		if (ret)
+			ftrace_free_filter(&cs_ops);
+	}
+	if (ret) {
+		/* Never in the filter: no callback can have called it. */
+		WRITE_ONCE(cs_hooks[i], NULL);
+		return ret;
+	}
+	cs_ops_ips++;
+	return 0;
+}
+
+/* When this returns, h's handler runs nowhere any more. */
+static void cs_hook_ftrace_off(struct cs_hook *h)
+{
+	unsigned int i;
+
+	if (cs_ops_ips == 1) {
+		/* The last: an empty filter would trace every function. */
+		unregister_ftrace_function(&cs_ops);
+		ftrace_free_filter(&cs_ops);
+	} else {
+		ftrace_set_filter_ip(&cs_ops, h->ip, 1, 0);
+	}
+	cs_ops_ips--;
+	for (i = 0; i < CS_MAX_HOOKS; i++)
+		if (cs_hooks[i] == h)
+			WRITE_ONCE(cs_hooks[i], NULL);
+	/* Callbacks run with preemption off: those that saw h are done. */
+	if (cs_ops_ips)
+		synchronize_rcu();
 }
 #endif
 
@@ -117,8 +180,7 @@ void cs_hook_unregister(struct cs_hook *h)
 	switch (h->how) {
 #ifdef HAVE_FTRACE_ARGS
 	case CS_HOOK_FTRACE:
-		unregister_ftrace_function(&h->ops);
-		ftrace_free_filter(&h->ops);
+		cs_hook_ftrace_off(h);
 		break;
 #endif
 	case CS_HOOK_KPROBE:

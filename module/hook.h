@@ -4,10 +4,10 @@
  * function's first argument.
  *
  * Where ftrace passes a traced function's arguments to its callbacks
- * (x86 from 5.11, CONFIG_DYNAMIC_FTRACE_WITH_ARGS), a hook is an
- * ftrace_ops of its own, filtered to its function: called straight from
- * the function's fentry trampoline, with no breakpoint, kprobe lookup or
- * full register save.  Elsewhere, or when ftrace refuses the function,
+ * (x86 from 5.11, CONFIG_DYNAMIC_FTRACE_WITH_ARGS), a hook is a function
+ * in the filter of clonestat's one ftrace_ops: called straight from the
+ * fentry trampoline, with no breakpoint, kprobe lookup or full register
+ * save.  Elsewhere, or when ftrace refuses the function,
  * it is a kprobe (wp_page_reuse() is inline, hence notrace, on 6.1: a
  * kprobe there).  Handlers run with preemption disabled either way.
  */
@@ -27,9 +27,7 @@ enum cs_hook_how { CS_HOOK_OFF, CS_HOOK_FTRACE, CS_HOOK_KPROBE };
 struct cs_hook {
 	void (*handler)(unsigned long arg0);
 	struct kprobe kp;		/* kp.symbol_name: the function */
-#ifdef HAVE_FTRACE_ARGS
-	struct ftrace_ops ops;
-#endif
+	unsigned long ip;		/* its ftrace location, for ftrace */
 	enum cs_hook_how how;
 };
 
