@@ -303,14 +303,17 @@ t_unload_with_vfork_parents() {
 # the module's exit unhooks it.
 t_unload_with_waiting_children() {
 	local n=20 state rc=0 rm last
+	# This shell, its rmmod and its polling on the first CPU, never
+	# behind the workload's SCHED_FIFO spin on the last (the workload
+	# moves itself there).
+	taskset -pc 0 $BASHPID > /dev/null || return 1
 	insmod "$ko" || return 1
 	if ! spawn_says "waiting $n" "$progs/clone_workload" -W $n; then
 		spawned_end
 		unload
 		return 1
 	fi
-	# The workload spins on the last CPU; rmmod runs on the first.
-	taskset -c 0 rmmod clonestat & rm=$!
+	rmmod clonestat & rm=$!
 	state=live
 	while [ "$state" = live ] && kill -0 $rm 2> /dev/null; do
 		read -r state < /sys/module/clonestat/initstate || state=gone
