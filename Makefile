@@ -48,6 +48,11 @@ check-faults:
 		scripts/check --kernel $$k --no-static || exit 1; \
 	done
 
+# Each patch of selftests/mutants/ breaks one thing; the checks meant to
+# catch it must fail.  Not in CI: a run of those checks per mutant.
+check-mutants:
+	scripts/check-mutants
+
 # Overhead against no tracing and against a bpftrace script, under
 # QEMU's instruction counting: the table of README.md, "Overhead".
 bench:
@@ -57,6 +62,6 @@ bench:
 demo:
 	scripts/demo
 
-.PHONY: all modules install clean check check-matrix demo bench
+.PHONY: all modules install clean check check-matrix check-mutants demo bench
 
 endif
