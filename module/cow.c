@@ -384,7 +384,10 @@ static int thp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = (void *)regs_get_kernel_argument(regs, 0);
 
-	return vmf->vma->vm_flags & VM_SHARED ? 1 : 0;
+	if (vmf->vma->vm_flags & VM_SHARED)
+		return 1;
+	/* As do_wp_page()'s: not counted while disabled or filtered out. */
+	return cs_ignored() == CS_NR_IGNORES ? 0 : 1;
 }
 
 static int thp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
