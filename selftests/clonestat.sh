@@ -174,19 +174,29 @@ t_bad_params() {
 		{ echo "no log line saying what task_slots allows"; return 1; }
 }
 
-# A storm of forks, vforks, threads and COW faults on every CPU.
+# A storm of forks, vforks, threads and COW faults on every CPU.  A
+# workload that fails ends its loop, which storm_stop reports: each loop
+# must still be running when it is stopped.
 storm_pids=()
 storm_start() {
 	local i
 	for i in $(seq "$(nproc)"); do
-		(while :; do "$progs/clone_workload" -f 20 -v 5 -t 10 -c 64 > /dev/null; done) &
+		(while "$progs/clone_workload" -f 20 -v 5 -t 10 -c 64 > /dev/null; do :; done
+		 exit 1) &
 		storm_pids+=($!)
 	done
 }
 storm_stop() {
+	local pid rc=0 st
 	kill "${storm_pids[@]}" 2> /dev/null
-	wait "${storm_pids[@]}" 2> /dev/null
+	for pid in "${storm_pids[@]}"; do
+		wait "$pid" 2> /dev/null
+		st=$?
+		# 143: ended by the kill (SIGTERM), not by a failed workload.
+		[ $st -eq 143 ] || { echo "a storm workload failed (loop status $st)"; rc=1; }
+	done
 	storm_pids=()
+	return $rc
 }
 
 # The reload storm (CLONESTAT_TEST_SET=storm).
@@ -238,7 +248,7 @@ t_reload_storm() {
 		cycles_done=$i
 	done
 	churn_stop "$stop"
-	storm_stop
+	storm_stop || rc=1
 	echo "$cycles_done of $storm_cycles load/unload cycles"
 	nothing_left || rc=1
 	return $rc
@@ -432,7 +442,7 @@ t_storm_with_readers_and_writers() {
 	for pid in "${pids[@]}"; do
 		wait "$pid" || { echo "reader or writer $pid failed"; rc=1; }
 	done
-	storm_stop
+	storm_stop || rc=1
 	head -n1 /proc/clonestat | grep -qx "clonestat version 1" || rc=1
 	unload || rc=1
 	return $rc
@@ -449,7 +459,7 @@ t_hotplug_during_storm() {
 		echo 1 > $cpu || { echo "online #$i failed"; rc=1; break; }
 		sleep 0.3
 	done
-	storm_stop
+	storm_stop || rc=1
 	echo 1 > $cpu 2> /dev/null
 	head -n1 /proc/clonestat | grep -qx "clonestat version 1" || rc=1
 	unload || rc=1
@@ -477,7 +487,7 @@ t_exact_under_load() {
 	counters_are "class.fork.calls $((n * (3 * f + 1)))" "class.vfork.calls $((n * f))" \
 		"class.thread.calls $((n * 2 * f))" "failed 0" "drops.inflight 0" \
 		"drops.nested 0" "missed.kernel_clone 0" "bill.fork.forks $((n * (3 * f + 1)))" || rc=1
-	unload
+	unload || rc=1
 	return $rc
 }
 
@@ -505,14 +515,15 @@ t_drops_are_counted() {
 	# timed (hist.vfork_blocked): with the drops, exactly n.
 	timed=$(awk '$1 ~ /^hist\.vfork_blocked\./ { t += $2 } END { print t + 0 }' /proc/clonestat)
 	echo "vforks timed: $timed"
-	[ "${drops:-0}" -ge $((n - 64)) ] ||
-		{ echo "fewer than $((n - 64)) drops"; rc=1; }
+	# The first 16 claims always find a slot (a window has 16).
+	[ "${drops:-0}" -ge $((n - 64)) ] && [ "${drops:-0}" -le $((n - 16)) ] ||
+		{ echo "drops.inflight $drops, want $((n - 64)) to $((n - 16))"; rc=1; }
 	[ $((drops + timed)) = $n ] ||
 		{ echo "drops.inflight $drops + timed vforks $timed != $n"; rc=1; }
 	# The dropped ones' children are still told apart at their wakeup.
 	[ "$(counter first_run.worker.lat_sum_ns)" = 0 ] ||
 		{ echo "vfork children counted as workers"; rc=1; }
-	unload
+	unload || rc=1
 	return $rc
 }
 
@@ -532,7 +543,7 @@ t_record_tool() {
 	out=$("$tool" record --json -- sh -c "$progs/clone_workload -f 30 > /dev/null &
 		$progs/clone_workload -v 10 -t 20 > /dev/null; wait; exit 3")
 	rc=$?
-	storm_stop
+	storm_stop || { unload; return 1; }
 	[ $rc = 3 ] || { echo "exit status $rc, not the command's 3"; unload; return 1; }
 	for want in fork=31 vfork=11 thread=20 shared_vm=0 namespace=0 other=0; do
 		got=$(python3 -c 'import json, sys
@@ -543,7 +554,7 @@ print(json.load(sys.stdin)["classes"][sys.argv[1]]["calls"])' "${want%=*}" <<<"$
 	[ "$v" = somename ] || { echo "filter.comm after record: $v"; rc=1; }
 	[ -z "$(ls -d /sys/fs/cgroup/clonestat-record-* 2> /dev/null)" ] ||
 		{ echo "record left its cgroup"; rc=1; }
-	unload
+	unload || return 1
 	[ $rc = 3 ]
 }
 
@@ -598,7 +609,10 @@ fail_nth_sweep() {
 			rmmod clonestat || { echo "rmmod after $n failed"; return 1; }
 			break ;;
 		"loaded fired")
+			# A load that absorbed its failure works.
 			absorbed=$((absorbed + 1))
+			[ "$(head -n 1 /proc/clonestat)" = "clonestat version 1" ] ||
+				{ echo "fail-nth $n: loaded, but /proc/clonestat unreadable"; return 1; }
 			rmmod clonestat || { echo "rmmod after fail-nth $n failed"; return 1; } ;;
 		"failed ENOMEM fired")
 			fails=$((fails + 1))
@@ -622,8 +636,13 @@ t_kmemleak() {
 	[ -z "$out" ] || { echo "$out" | head -n 60; return 1; }
 }
 
-t_exporter() { insmod "$ko" || return 1; "$here/exporter_test.sh" "$progs"; local rc=$?; unload; return $rc; }
-t_trace_events() { insmod "$ko" || return 1; "$here/trace_events_test.sh" "$progs"; local rc=$?; unload; return $rc; }
+# selftests/params_test.sh: what needs the module loaded with other
+# parameters, one case a check.
+t_params() { "$here/params_test.sh" "$ko" "$progs" "$@"; }
+
+t_tools() { insmod "$ko" || return 1; "$here/tools_test.sh" "$progs" "$ko"; local rc=$?; unload || rc=1; return $rc; }
+t_exporter() { insmod "$ko" || return 1; "$here/exporter_test.sh" "$progs"; local rc=$?; unload || rc=1; return $rc; }
+t_trace_events() { insmod "$ko" || return 1; "$here/trace_events_test.sh" "$progs"; local rc=$?; unload || rc=1; return $rc; }
 
 # The C tests, with the module loaded; their results are renumbered into
 # this TAP stream.  The program's plan ("1..N") and exit status are
@@ -688,13 +707,32 @@ main)
 	check "above max_inflight: every vfork counted, overflow counted as drops" t_drops_are_counted
 	check "a filter change records nothing in flight across it" t_filter_change_in_flight
 	check "clonestat record: exact counts of the command's tree while others fork" t_record_tool
-	check "exporter: promtool accepts it, node_exporter serves /proc/clonestat's values" t_exporter
-	check "trace events: trace-cmd sees as many as /proc/clonestat counts" t_trace_events
+	check "clonestat tools: show, snapshot, diff, top exact; one-line errors" t_tools
+	check "exporter: exact series and every bucket in node_exporter's /metrics; fixed series; --interval renames whole files" t_exporter
+	check "trace events: the workloads' exact events, one first run and COW bill per child, fields as counted" t_trace_events
 	if [ -w /proc/self/fail-nth ] && [ -d /sys/kernel/debug/failslab ]; then
 		check "every allocation at load made to fail: ENOMEM, nothing left" t_fail_nth
 	else
 		skip "fault injection at load" "this kernel has no fail-nth/failslab"
 	fi
+	check "support table: mm phase, COW method and hook kinds as README's row for this kernel" t_params table
+	check "COW: a child's copies exact in its row and bill; a filtered-out child's billed to the recorded fork" t_params cow
+	check "cow_latency=1: do_wp_page probed, every COW fault timed" t_params cow_latency
+	check "cow=0: nothing of COW following attached or counted, creations still exact" t_params cow_off
+	if [ -d /sys/kernel/mm/transparent_hugepage ]; then
+		check "huge-page COW: the child's faults split, the parent's reuse, counted exactly" t_params thp
+	else
+		check "no THP: the cow section says huge-page COW is not followed" t_params thp
+		skip "huge-page COW counted" "no /sys/kernel/mm/transparent_hugepage: this kernel has no THP"
+	fi
+	check "a 17th filter tgid fails with ENOSPC and changes nothing" t_params enospc
+	if [ "$(nproc)" -ge 2 ]; then
+		check "max_inflight=64, 100 children not yet run: drops.child, every fork counted" t_params drops_child
+	else
+		skip "drops.child overflow" "needs two CPUs"
+	fi
+	check "cow_bills=64, 100 forked children alive: drops.bill, each bill exact" t_params drops_bill
+	check "max_inflight=64, 200 vfork parents at once: missed.kernel_clone, the rest counted" t_params missed
 	check "/proc/clonestat exists while loaded, starts with the version, gone after" t_proc_lifecycle
 	check "kretprobe listed in debugfs while loaded and not after" t_kprobe_listed
 	check "hooks attached as /proc/clonestat says, none left after unload" t_hooks_listed

@@ -20,17 +20,27 @@ T=/sys/kernel/tracing
 mountpoint -q $T || mount -t tracefs nodev $T || exit 1
 pids=()
 for i in $(seq "$(nproc)"); do
-	(while :; do "$progs/clone_workload" -f 20 -v 5 -t 10 -c 64 > /dev/null; done) &
+	# A workload that fails ends its loop: reported below.
+	(while "$progs/clone_workload" -f 20 -v 5 -t 10 -c 64 > /dev/null; do :; done
+	 exit 1) &
 	pids+=($!)
 done
+# hits NAME: the hits of probe cs/NAME in kprobe_profile (which names
+# it NAME, or cs/NAME on some kernels); 0 when not listed
+hits() { awk -v p="$1" '$1 == p || $1 == "cs/" p { n = $2 } END { print n + 0 }' $T/kprobe_profile; }
 for i in $(seq "$cycles"); do
 	echo 'p:cs/cp copy_process' > $T/kprobe_events || exit 1
 	echo 'r:cs/kc kernel_clone' >> $T/kprobe_events || exit 1
-	echo 1 > $T/events/cs/enable
-	sleep 0.05
-	echo 0 > $T/events/cs/enable
-	echo > $T/kprobe_events
+	echo 1 > $T/events/cs/enable || exit 1
+	# Enabled while the storm runs: until both probes have fired.
+	until [ "$(hits cp)" -gt 0 ] && [ "$(hits kc)" -gt 0 ]; do :; done
+	echo 0 > $T/events/cs/enable || exit 1
+	echo > $T/kprobe_events || exit 1
 done
 kill "${pids[@]}"
-wait
+for pid in "${pids[@]}"; do
+	wait "$pid"
+	st=$?
+	[ $st -eq 143 ] || { echo "a storm workload failed (loop status $st)"; exit 1; }
+done
 echo "$cycles cycles done; tainted=$(cat /proc/sys/kernel/tainted)"
