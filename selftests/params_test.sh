@@ -183,6 +183,19 @@ unload() { ! loaded || rmmod clonestat || { fail "rmmod failed"; return 1; }; }
 ctl() { echo "$1" > /proc/clonestat || { fail "writing '$1' failed"; return 1; }; }
 param() { local v; read -r v < "/sys/module/clonestat/parameters/$1"; REPLY=$v; }
 
+# child_billed CHILD PAGES: between snapshots A and B, CHILD copied
+# exactly PAGES pages, none reused, in its row and on its fork's bill.
+child_billed() {
+	if row B "$1"; then
+		is "child $1's row: cow_copies" "${ROW[11]}" "$2"
+		is "child $1's row: cow_reuses" "${ROW[12]}" 0
+	else
+		fail "no row for the child $1"
+	fi
+	dv A B bill.fork.forks; is "bill.fork.forks" "$REPLY" 1
+	dv A B bill.fork.child_copies; is "bill.fork.child_copies" "$REPLY" "$2"
+}
+
 # run_wl ARGS...: the workload, to the end; WL = its output lines
 run_wl() {
 	"$wl" "$@" > "$tmp/wl.out" 2> "$tmp/wl.err"
@@ -441,14 +454,7 @@ case_cow() {
 	child=$REPLY
 	snap B
 	dv A B class.fork.calls; is "class.fork.calls" "$REPLY" 1
-	if row B "$child"; then
-		is "child $child's row: cow_copies" "${ROW[11]}" 64
-		is "child $child's row: cow_reuses" "${ROW[12]}" 0
-	else
-		fail "no row for the child $child"
-	fi
-	dv A B bill.fork.forks; is "bill.fork.forks" "$REPLY" 1
-	dv A B bill.fork.child_copies; is "bill.fork.child_copies" "$REPLY" 64
+	child_billed "$child" 64
 	dv A B hist.cow_pages_per_fork.fork.64; is "hist.cow_pages_per_fork.fork.64" "$REPLY" 1
 	for n in drops.cow drops.bill missed.do_wp_page; do
 		dv A B $n; is "$n" "$REPLY" 0
@@ -526,14 +532,7 @@ case_cow_latency() {
 	cow_child || return
 	child=$REPLY
 	snap B
-	if row B "$child"; then
-		is "child $child's row: cow_copies" "${ROW[11]}" 64
-		is "child $child's row: cow_reuses" "${ROW[12]}" 0
-	else
-		fail "no row for the child $child"
-	fi
-	dv A B bill.fork.forks; is "bill.fork.forks" "$REPLY" 1
-	dv A B bill.fork.child_copies; is "bill.fork.child_copies" "$REPLY" 64
+	child_billed "$child" 64
 	dsum A B hist.cow_latency.; timed=$REPLY
 	dv A B cow.copies; faults=$REPLY
 	dv A B cow.reuses; faults=$((faults + REPLY))
