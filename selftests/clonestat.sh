@@ -420,11 +420,11 @@ t_read_gid() {
 # checked at the end.  The readers and writers are shell builtins; each
 # stops at its first error, and each one's status is judged.
 t_storm_with_readers_and_writers() {
-	local end rc=0 pid pids=() w
+	local end rc=0 i pid pids=() w
 	insmod "$ko" || return 1
 	storm_start
 	end=$((SECONDS + ${CLONESTAT_TEST_STORM_SECONDS:-20}))
-	for pid in 1 2; do
+	for i in 1 2; do
 		(while [ $SECONDS -lt $end ]; do
 			mapfile -t x < /proc/clonestat || exit 1
 			[ "${x[0]}" = "clonestat version 1" ] ||
