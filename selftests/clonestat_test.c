@@ -1208,10 +1208,17 @@ static int cow_round(char *p, int child_writes, int parent_writes, int exec,
 }
 
 /*
- * Three rounds, each exact: the control's copies (the stack's, libc's
- * data's) and the pages written add up to the bill, in every round.
+ * Three rounds: the control's copies (the stack's, libc's data's) and
+ * the pages written add up to the bill.  Exact in one round at least;
+ * in every round within COW_RACE pages: in the instant after fork()
+ * parent and child both write their stack, and when they fault on the
+ * same page at once each sees the other's reference and both copy it
+ * (seen on 6.1-rt: one round one page over).  The exact count of a
+ * child with no such write is params_test.sh's cow case (clone_workload
+ * -C: exactly 64).
  */
 #define COW_ROUNDS	3
+#define COW_RACE	2
 
 static void cow_bill_test(struct __test_metadata *_metadata, int child_writes,
 			  int parent_writes, int exec)
@@ -1219,7 +1226,8 @@ static void cow_bill_test(struct __test_metadata *_metadata, int child_writes,
 	struct cow_bill control, bill;
 	struct stats *s = snapshot();
 	char *p = cow_region();
-	int i, ret;
+	int i, ret, exact = 0;
+	long long off;
 
 	if (!cow_available(s))
 		SKIP(return, "no COW method on this kernel (see section cow)");
@@ -1236,14 +1244,17 @@ static void cow_bill_test(struct __test_metadata *_metadata, int child_writes,
 		EXPECT_EQ(1, bill.forks);
 		EXPECT_GE(bill.child, child_writes);
 		EXPECT_GE(bill.parent, parent_writes);
-		EXPECT_EQ(control.child + control.parent + child_writes + parent_writes,
-			  bill.child + bill.parent) TH_LOG("round %d", i + 1);
+		off = bill.child + bill.parent -
+		      (control.child + control.parent + child_writes + parent_writes);
+		exact += !off;
+		EXPECT_GE(COW_RACE, llabs(off)) TH_LOG("round %d: %lld off", i + 1, off);
 		/* The per-fork histogram gained this fork, in its bucket. */
 		EXPECT_EQ(1, bill.bucket_forks);
 		/* Closed at the exec: the exec'd program's exit adds nothing. */
 		EXPECT_EQ(0, control.later);
 		EXPECT_EQ(0, bill.later);
 	}
+	EXPECT_LE(1, exact) TH_LOG("no round exact");
 	stats_free(s);
 }
 
