@@ -183,6 +183,19 @@ unload() { ! loaded || rmmod clonestat || { fail "rmmod failed"; return 1; }; }
 ctl() { echo "$1" > /proc/clonestat || { fail "writing '$1' failed"; return 1; }; }
 param() { local v; read -r v < "/sys/module/clonestat/parameters/$1"; REPLY=$v; }
 
+# cow64: from a reset, under "filter comm clone_workload", snapshots A
+# and B around one child that copies exactly 64 pages; REPLY = its pid.
+cow64() {
+	local child
+	ctl "filter comm clone_workload" && ctl reset || return
+	snap A
+	run_wl -C 64 || return
+	cow_child || return
+	child=$REPLY
+	snap B
+	REPLY=$child
+}
+
 # child_billed CHILD PAGES: between snapshots A and B, CHILD copied
 # exactly PAGES pages, none reused, in its row and on its fork's bill.
 child_billed() {
@@ -447,12 +460,8 @@ case_table() {
 case_cow() {
 	local pid child method n timed faults
 	load || return
-	ctl "filter comm clone_workload" && ctl reset || return
-	snap A
-	run_wl -C 64 || return
-	cow_child || return
+	cow64 || return
 	child=$REPLY
-	snap B
 	dv A B class.fork.calls; is "class.fork.calls" "$REPLY" 1
 	child_billed "$child" 64
 	dv A B hist.cow_pages_per_fork.fork.64; is "hist.cow_pages_per_fork.fork.64" "$REPLY" 1
@@ -526,12 +535,8 @@ case_cow_latency() {
 	expect_no_line A cow "# COW faults untimed: cow_latency=1 times them (costs more)"
 	kretprobe_listed do_wp_page && say "do_wp_page: a kretprobe in the kprobes list" ||
 		fail "do_wp_page: no kretprobe listed"
-	ctl "filter comm clone_workload" && ctl reset || return
-	snap A
-	run_wl -C 64 || return
-	cow_child || return
+	cow64 || return
 	child=$REPLY
-	snap B
 	child_billed "$child" 64
 	dsum A B hist.cow_latency.; timed=$REPLY
 	dv A B cow.copies; faults=$REPLY
