@@ -588,7 +588,7 @@ t_fail_nth() {
 }
 
 fail_nth_sweep() {
-	local n out fails=0 absorbed=0 loads=0 fs=/sys/kernel/debug/failslab
+	local n out first fails=0 absorbed=0 loads=0 fs=/sys/kernel/debug/failslab
 	local fp=/sys/kernel/debug/fail_page_alloc
 	local stride=${CLONESTAT_TEST_FAIL_NTH_STRIDE:-1}
 	local offset=${CLONESTAT_TEST_FAIL_NTH_OFFSET:-1}
@@ -611,7 +611,8 @@ fail_nth_sweep() {
 		"loaded fired")
 			# A load that absorbed its failure works.
 			absorbed=$((absorbed + 1))
-			[ "$(head -n 1 /proc/clonestat)" = "clonestat version 1" ] ||
+			read -r first < /proc/clonestat
+			[ "$first" = "clonestat version 1" ] ||
 				{ echo "fail-nth $n: loaded, but /proc/clonestat unreadable"; return 1; }
 			rmmod clonestat || { echo "rmmod after fail-nth $n failed"; return 1; } ;;
 		"failed ENOMEM fired")
