@@ -14,7 +14,8 @@
 # load and unload while every CPU creates tasks, which patches kernel
 # text under load; scripts/check runs it in a VM of its own under
 # single-threaded TCG (README, "Known problems").  CLONESTAT_TEST_STORM_CYCLES
-# (default 200) and CLONESTAT_TEST_STORM_CONTROL_CYCLES (default 50) size it.
+# (default 200) and CLONESTAT_TEST_STORM_CONTROL_CYCLES (default 50) size it,
+# CLONESTAT_TEST_LOAD_CYCLES (default 20) the plain load/unload check.
 
 set -u
 ksft_skip=4
@@ -26,6 +27,9 @@ kprobes=/sys/kernel/debug/kprobes/list
 enabled_functions=/sys/kernel/tracing/enabled_functions
 
 set=${CLONESTAT_TEST_SET:-main}
+load_cycles=${CLONESTAT_TEST_LOAD_CYCLES:-20}
+[[ $load_cycles =~ ^[1-9][0-9]*$ ]] ||
+	{ echo "CLONESTAT_TEST_LOAD_CYCLES=$load_cycles: want a positive number"; exit 1; }
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
@@ -89,7 +93,7 @@ probe_listed() { grep -qE '^[0-9a-f]+ +r +kernel_clone\+0x[0-9a-f]+ ' "$kprobes"
 
 t_load_unload() {
 	local i
-	for i in $(seq 20); do
+	for i in $(seq "$load_cycles"); do
 		insmod "$ko" || { echo "insmod #$i failed"; return 1; }
 		loaded || { echo "no /sys/module/clonestat after insmod #$i"; return 1; }
 		rmmod clonestat || { echo "rmmod #$i failed"; return 1; }
@@ -695,7 +699,7 @@ run_prog() {
 
 case $set in
 main)
-	check "load and unload 20 times" t_load_unload
+	check "load and unload $load_cycles times" t_load_unload
 	check "bad module parameters fail the load with EINVAL and a reason" t_bad_params
 	check "root only by default; read_gid opens reading to one group" t_read_gid
 	check "storm with readers, resets, filters, disable/enable" t_storm_with_readers_and_writers

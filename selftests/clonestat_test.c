@@ -793,8 +793,9 @@ FIXTURE_TEARDOWN(slow)
 }
 
 /*
- * 10,000 processes that each fork: the table stays in its bound, and
- * counts exactly what it keeps.  CLONESTAT_TEST_PROCS changes the number;
+ * Processes that each fork, eight times as many as the table has rows
+ * (4,096 with two CPUs): the table stays in its bound, and counts
+ * exactly what it keeps.  CLONESTAT_TEST_PROCS changes the number;
  * 0 skips it (the debug kernel, where a fork costs 15 ms and the table's
  * code is no different); one not above the table's capacity fails, as
  * the bounds would hold for a table that never evicts.
@@ -820,7 +821,7 @@ TEST_F_TIMEOUT(slow, task_table_is_bounded, 600)
 	long long capacity, inserts, entries;
 	struct task_row ra, rb;
 	struct stats *a, *b;
-	long nprocs = 10000;
+	long nprocs = -1;
 	int i, status, cow, cpu;
 	cpu_set_t cpus;
 	char *end;
@@ -840,6 +841,8 @@ TEST_F_TIMEOUT(slow, task_table_is_bounded, 600)
 	ASSERT_EQ(0, forks_and_threads(0, 64));
 	ASSERT_NE(NULL, a = snapshot());
 	capacity = get(a, "tasks.capacity");
+	if (nprocs < 0)
+		nprocs = 8 * capacity;
 	ASSERT_GT(nprocs, capacity)
 		TH_LOG("CLONESTAT_TEST_PROCS=%ld: not above the table's capacity (%lld rows), nothing need be evicted; 0 skips the test",
 		       nprocs, capacity);
