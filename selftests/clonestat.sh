@@ -242,18 +242,21 @@ churn_stop() {
 # Load and unload while every CPU forks, vforks, makes threads and takes
 # COW faults, and /proc/clonestat is read, reset and filtered.
 t_reload_storm() {
-	local i cycles_done=0 rc=0 stop
+	local i cycles_done=0 rc=0 stop t slowest=0
 	stop=$(mktemp -u /tmp/clonestat-churn.XXXXXX)
 	storm_start
 	churn_start "$stop"
 	for i in $(seq "$storm_cycles"); do
 		insmod "$ko" || { echo "insmod #$i failed"; rc=1; break; }
+		t=$(usecs)
 		rmmod clonestat || { echo "rmmod #$i failed"; rc=1; break; }
+		t=$((($(usecs) - t) / 1000))
+		[ "$t" -gt "$slowest" ] && slowest=$t
 		cycles_done=$i
 	done
 	churn_stop "$stop"
 	storm_stop || rc=1
-	echo "$cycles_done of $storm_cycles load/unload cycles"
+	echo "$cycles_done of $storm_cycles load/unload cycles; the slowest rmmod took $slowest ms"
 	nothing_left || rc=1
 	return $rc
 }

@@ -1981,8 +1981,9 @@ static int maybe_valid(const char *buf, size_t len)
 }
 
 /*
- * 100,000 random wrong writes: garbage, valid words mangled, overlong
- * ones, writes at an offset.  Every one fails; nothing changes.
+ * 100,000 random wrong writes (CLONESTAT_TEST_RANDOM_WRITES changes the
+ * number): garbage, valid words mangled, overlong ones, writes at an
+ * offset.  Every one fails; nothing changes.
  */
 TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 {
@@ -1990,14 +1991,21 @@ TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 		"reset", "enable", "disable", "filter clear", "filter tgid 1",
 		"filter comm sh", "filter cgroup /", "filter cgroup 1",
 	};
-	const int nr = 100000;
-	char buf[8192];
-	struct stats *a, *b;
-	const char *env = getenv("CLONESTAT_TEST_SEED");
+	const char *env = getenv("CLONESTAT_TEST_RANDOM_WRITES");
 	int i, fd, errs[4] = { 0 }, skipped = 0;
 	unsigned int seed = time(NULL);
+	struct stats *a, *b;
+	long nr = 100000;
+	char buf[8192];
 	char *end;
 
+	if (env) {
+		errno = 0;
+		nr = strtol(env, &end, 10);
+		ASSERT_TRUE(*env && !*end && !errno && nr > 0 && nr <= 10000000)
+			TH_LOG("CLONESTAT_TEST_RANDOM_WRITES=%s: want 1 to 10000000", env);
+	}
+	env = getenv("CLONESTAT_TEST_SEED");
 	if (env) {
 		errno = 0;
 		seed = strtoul(env, &end, 0);
@@ -2074,8 +2082,8 @@ TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 	}
 	close(fd);
 	ASSERT_NE(NULL, b = snapshot());
-	TH_LOG("EINVAL %d, E2BIG %d, ESRCH/ENOENT %d, other %d, skipped %d",
-	       errs[0], errs[1], errs[2], errs[3], skipped);
+	TH_LOG("%ld writes: EINVAL %d, E2BIG %d, ESRCH/ENOENT %d, other %d, skipped %d",
+	       nr, errs[0], errs[1], errs[2], errs[3], skipped);
 	EXPECT_EQ(0, errs[3]);
 	EXPECT_GT(errs[1], 0);
 	expect_unchanged(_metadata, a, b);
