@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <liburing.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
@@ -258,6 +259,23 @@ static int worst_rows(const struct stats *s, struct worst_entry *w, int max)
 		p = strchr(p, '\n') + 1;
 	}
 	return n;
+}
+
+/*
+ * The decimal number in the environment variable name, if it is set:
+ * 0 when unset (*v untouched), 1 when set to a number from min to max,
+ * -1 when set to anything else.
+ */
+static int env_number(const char *name, long min, long max, long *v)
+{
+	const char *env = getenv(name);
+	char *end;
+
+	if (!env)
+		return 0;
+	errno = 0;
+	*v = strtol(env, &end, 10);
+	return *env && !*end && !errno && *v >= min && *v <= max ? 1 : -1;
 }
 
 static int in_flight(const struct stats *s)
@@ -817,23 +835,17 @@ FIXTURE_TEARDOWN(slow)
  */
 TEST_F_TIMEOUT(slow, task_table_is_bounded, 600)
 {
-	const char *env = getenv("CLONESTAT_TEST_PROCS");
 	long long capacity, inserts, entries;
 	struct task_row ra, rb;
 	struct stats *a, *b;
 	long nprocs = -1;
 	int i, status, cow, cpu;
 	cpu_set_t cpus;
-	char *end;
 
-	if (env) {
-		errno = 0;
-		nprocs = strtol(env, &end, 10);
-		ASSERT_TRUE(*env && !*end && !errno && nprocs >= 0)
-			TH_LOG("CLONESTAT_TEST_PROCS=%s: not a count", env);
-	}
+	ASSERT_LE(0, env_number("CLONESTAT_TEST_PROCS", 0, LONG_MAX, &nprocs))
+		TH_LOG("CLONESTAT_TEST_PROCS=%s: not a count", getenv("CLONESTAT_TEST_PROCS"));
 	if (!nprocs)
-		SKIP(return, "CLONESTAT_TEST_PROCS=%s: the stock kernels run it", env);
+		SKIP(return, "CLONESTAT_TEST_PROCS=0: the stock kernels run it");
 	ASSERT_LE(0, cpu = sched_getcpu());
 	CPU_ZERO(&cpus);
 	CPU_SET(cpu, &cpus);
@@ -1991,7 +2003,7 @@ TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 		"reset", "enable", "disable", "filter clear", "filter tgid 1",
 		"filter comm sh", "filter cgroup /", "filter cgroup 1",
 	};
-	const char *env = getenv("CLONESTAT_TEST_RANDOM_WRITES");
+	const char *env = getenv("CLONESTAT_TEST_SEED");
 	int i, fd, errs[4] = { 0 }, skipped = 0;
 	unsigned int seed = time(NULL);
 	struct stats *a, *b;
@@ -1999,13 +2011,9 @@ TEST_F_TIMEOUT(control, random_writes_change_nothing, 600)
 	char buf[8192];
 	char *end;
 
-	if (env) {
-		errno = 0;
-		nr = strtol(env, &end, 10);
-		ASSERT_TRUE(*env && !*end && !errno && nr > 0 && nr <= 10000000)
-			TH_LOG("CLONESTAT_TEST_RANDOM_WRITES=%s: want 1 to 10000000", env);
-	}
-	env = getenv("CLONESTAT_TEST_SEED");
+	ASSERT_LE(0, env_number("CLONESTAT_TEST_RANDOM_WRITES", 1, 10000000, &nr))
+		TH_LOG("CLONESTAT_TEST_RANDOM_WRITES=%s: want 1 to 10000000",
+		       getenv("CLONESTAT_TEST_RANDOM_WRITES"));
 	if (env) {
 		errno = 0;
 		seed = strtoul(env, &end, 0);
