@@ -110,7 +110,8 @@ struct cs_sum {
 	unsigned int tasks_hidden;	/* rows the reader's namespace cannot see */
 	unsigned int worst_hidden;
 	struct pid_namespace *ns;	/* the reader's */
-	struct cs_task *tasks;
+	struct cs_task *tasks;		/* the rows copied */
+	struct cs_task **rows;		/* the merged rows, in order */
 	struct cs_worst *worst;
 };
 
@@ -201,9 +202,11 @@ static void cs_sum_counters(struct cs_cpu *s, unsigned int gen)
 	}
 }
 
+/* Sorts pointers to rows: a swap moves 8 bytes, not a row's 112. */
 static int cs_task_cmp_key(const void *a, const void *b)
 {
-	const struct cs_task *x = a, *y = b;
+	const struct cs_task *x = *(const struct cs_task **)a;
+	const struct cs_task *y = *(const struct cs_task **)b;
 
 	if (x->tgid != y->tgid)
 		return x->tgid < y->tgid ? -1 : 1;
@@ -212,22 +215,14 @@ static int cs_task_cmp_key(const void *a, const void *b)
 	return 0;
 }
 
-static u32 cs_task_total(const struct cs_task *t)
-{
-	u32 sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < CS_NR_CLASSES; i++)
-		sum += t->calls[i];
-	return sum;
-}
-
+/* The busiest first: by creations (events, once merged), then by key. */
 static int cs_task_cmp_busy(const void *a, const void *b)
 {
-	u32 x = cs_task_total(a), y = cs_task_total(b);
+	const struct cs_task *x = *(const struct cs_task **)a;
+	const struct cs_task *y = *(const struct cs_task **)b;
 
-	if (x != y)
-		return x > y ? -1 : 1;
+	if (x->events != y->events)
+		return x->events > y->events ? -1 : 1;
 	return cs_task_cmp_key(a, b);
 }
 
@@ -259,15 +254,20 @@ static pid_t cs_pid_in_ns(pid_t nr, u64 start, struct pid_namespace *ns)
 	return ret;
 }
 
-/* Copy every CPU's task rows, merge the rows of one process. */
+/*
+ * Copy every CPU's task rows, merge the rows of one process, keep those
+ * the reader's namespace sees, busiest first: s->rows, pointing into
+ * s->tasks.  In a merged row, events is the process's creations.
+ */
 static int cs_collect_tasks(struct cs_sum *s)
 {
-	unsigned int n = 0, i, out;
+	unsigned int slots = num_possible_cpus() * cs_task_slots;
+	unsigned int n = 0, i, k, out;
 	int cpu;
 
-	s->tasks = kvmalloc_array(num_possible_cpus() * cs_task_slots,
-				  sizeof(*s->tasks), GFP_KERNEL);
-	if (!s->tasks)
+	s->tasks = kvmalloc_array(slots, sizeof(*s->tasks), GFP_KERNEL);
+	s->rows = kvmalloc_array(slots, sizeof(*s->rows), GFP_KERNEL);
+	if (!s->tasks || !s->rows)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
 		const struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
@@ -276,24 +276,25 @@ static int cs_collect_tasks(struct cs_sum *s)
 			const struct cs_task *e = &c->tasks[i];
 			struct cs_task *d = &s->tasks[n];
 			unsigned int seq;
+			bool used;
 
 			do {
 				seq = read_seqcount_begin(&e->seq);
-				memcpy(d, e, sizeof(*d));
+				used = READ_ONCE(e->tgid) && READ_ONCE(e->gen) == s->gen;
+				if (used)
+					memcpy(d, e, sizeof(*d));
 			} while (read_seqcount_retry(&e->seq, seq));
-			if (d->tgid && d->gen == s->gen)
-				n++;
+			if (used)
+				s->rows[n++] = d;
 		}
 	}
 	s->nr_entries = n;
-	sort(s->tasks, n, sizeof(*s->tasks), cs_task_cmp_key, NULL);
+	sort(s->rows, n, sizeof(*s->rows), cs_task_cmp_key, NULL);
 	for (i = 0, out = 0; i < n; i++) {
-		struct cs_task *d = &s->tasks[out];
-		const struct cs_task *e = &s->tasks[i];
-		unsigned int k;
+		struct cs_task *e = s->rows[i], *d;
 
-		if (out && !cs_task_cmp_key(&s->tasks[out - 1], e)) {
-			d = &s->tasks[out - 1];
+		if (out && !cs_task_cmp_key(&s->rows[out - 1], &s->rows[i])) {
+			d = s->rows[out - 1];
 			for (k = 0; k < CS_NR_CLASSES; k++)
 				d->calls[k] += e->calls[k];
 			d->lat_sum += e->lat_sum;
@@ -302,24 +303,22 @@ static int cs_collect_tasks(struct cs_sum *s)
 			d->cow_reuses += e->cow_reuses;
 			continue;
 		}
-		if (out != i)
-			memcpy(d, e, sizeof(*d));
-		out++;
+		s->rows[out++] = e;
 	}
 	/* Rows of processes the reader's namespace sees, in its numbers. */
 	for (i = 0, n = out, out = 0; i < n; i++) {
-		struct cs_task *e = &s->tasks[i];
+		struct cs_task *e = s->rows[i];
 
 		e->tgid = cs_pid_in_ns(e->tgid, e->start, s->ns);
 		if (!e->tgid) {
 			s->tasks_hidden++;
 			continue;
 		}
-		if (out != i)
-			memcpy(&s->tasks[out], e, sizeof(*e));
-		out++;
+		for (e->events = 0, k = 0; k < CS_NR_CLASSES; k++)
+			e->events += e->calls[k];
+		s->rows[out++] = e;
 	}
-	sort(s->tasks, out, sizeof(*s->tasks), cs_task_cmp_busy, NULL);
+	sort(s->rows, out, sizeof(*s->rows), cs_task_cmp_busy, NULL);
 	s->nr_tasks = out;
 	return 0;
 }
@@ -455,6 +454,65 @@ static size_t cs_memory_total(void)
 	       cs_cow_memory();
 }
 
+/*
+ * v in decimal at p, padded with spaces to width columns: on the left
+ * (right-aligned) or, when left is set, on the right; wider when it needs
+ * more.  What "%*llu" and "%-*llu" print.  Returns the end.
+ */
+static char *cs_put_num(char *p, u64 v, unsigned int width, bool left)
+{
+	char digits[20];
+	unsigned int n = 0;
+
+	do {
+		digits[n++] = '0' + do_div(v, 10);
+	} while (v);
+	if (!left)
+		for (; width > n; width--)
+			*p++ = ' ';
+	width = width > n ? width - n : 0;
+	while (n)
+		*p++ = digits[--n];
+	for (; width; width--)
+		*p++ = ' ';
+	return p;
+}
+
+/*
+ * A row of the tasks section, as
+ * "%-10d %-16s" " %9u" (each class) " %14llu %12llu %10llu %10llu\n"
+ * would print it, written whole: with the table full, one seq_printf() a
+ * field cost most of a read.
+ */
+static void cs_show_task(struct seq_file *m, const struct cs_task *t)
+{
+	/* The pid, the name, a space and 20 digits a number at most, '\n'. */
+	char row[10 + 1 + CS_COMM_TOKEN_LEN + (CS_NR_CLASSES + 4) * 21 + 1];
+	char *p = row, *comm;
+	unsigned int i;
+
+	p = cs_put_num(p, t->tgid, 10, true);
+	*p++ = ' ';
+	comm = p;
+	p += strlen(cs_comm_token(t->comm, comm));
+	for (i = p - comm; i < 16; i++)
+		*p++ = ' ';
+	for (i = 0; i < CS_NR_CLASSES; i++) {
+		*p++ = ' ';
+		p = cs_put_num(p, t->calls[i], 9, false);
+	}
+	*p++ = ' ';
+	p = cs_put_num(p, t->lat_sum, 14, false);
+	*p++ = ' ';
+	p = cs_put_num(p, t->lat_max, 12, false);
+	*p++ = ' ';
+	p = cs_put_num(p, t->cow_copies, 10, false);
+	*p++ = ' ';
+	p = cs_put_num(p, t->cow_reuses, 10, false);
+	*p++ = '\n';
+	seq_write(m, row, p - row);
+}
+
 static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 {
 	char comm[CS_COMM_TOKEN_LEN];
@@ -561,15 +619,8 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 		seq_printf(m, " %9s", cs_class_names[i]);
 	seq_printf(m, " %14s %12s %10s %10s\n", "lat_sum_ns", "lat_max_ns",
 		   "cow_copies", "cow_reuses");
-	for (k = 0; k < s->nr_tasks; k++) {
-		const struct cs_task *t = &s->tasks[k];
-
-		seq_printf(m, "%-10d %-16s", t->tgid, cs_comm_token(t->comm, comm));
-		for (i = 0; i < CS_NR_CLASSES; i++)
-			seq_printf(m, " %9u", t->calls[i]);
-		seq_printf(m, " %14llu %12llu %10llu %10llu\n", t->lat_sum, t->lat_max,
-			   t->cow_copies, t->cow_reuses);
-	}
+	for (k = 0; k < s->nr_tasks; k++)
+		cs_show_task(m, s->rows[k]);
 
 	seq_puts(m, "\nsection worst\n");
 	seq_printf(m, "# %-10s %10s %10s %10s %8s %8s %-16s %-10s %-8s %-18s %13s\n",
@@ -723,6 +774,7 @@ static int clonestat_show(struct seq_file *m, void *v)
 	cs_show_tables(m, s);
 	cs_show_counters(m, s);
 out:
+	kvfree(s->rows);
 	kvfree(s->tasks);
 	kvfree(s->worst);
 	kvfree(s);
@@ -731,9 +783,13 @@ out:
 
 static int clonestat_open(struct inode *inode, struct file *file)
 {
-	/* Room for the tables, so that show() rarely runs twice. */
+	/*
+	 * Room for the tables, so that show() rarely runs twice: a row of
+	 * the tasks section takes 158 bytes with a name of 16 or fewer, a
+	 * row of the slowest creations about 135.
+	 */
 	size_t size = SZ_64K + (size_t)num_possible_cpus() *
-		      (cs_task_slots * 128 + cs_worst_slots * 160);
+		      (cs_task_slots * 192 + cs_worst_slots * 192);
 	/* Pids as the opener's pid namespace sees them. */
 	struct pid_namespace *ns = get_pid_ns(task_active_pid_ns(current));
 	int ret;

@@ -379,6 +379,15 @@ static int fork_and_reap(void)
 	return pid > 0 && waitpid(pid, &status, 0) == pid ? 0 : -1;
 }
 
+/* 0 when pid exited with status 0. */
+static int reap_ok(pid_t pid)
+{
+	int status;
+
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 /* nforks forks and nthreads threads, one at a time; 0 when all worked. */
 static int forks_and_threads(int nforks, int nthreads)
 {
@@ -488,6 +497,72 @@ TEST(fork_and_thread_counts_are_exact)
 	EXPECT_EQ(b->processes - a->processes, D(a, b, "ok") + D(a, b, "direct"));
 	stats_free(a);
 	stats_free(b);
+}
+
+/*
+ * Every row of the tasks section is laid out as README.md's format says
+ * ("%-10d %-16s", " %9u" a class, " %14llu %12llu %10llu %10llu"), the
+ * busiest first (creations, then tgid); a name with a space and a
+ * backslash shows escaped, in a row with its creations.
+ */
+TEST(tasks_rows_are_laid_out_as_documented)
+{
+	const char *name = "cs row\\x", *token = "cs\\040row\\134x";
+	unsigned long long prev_total = ~0ULL, total;
+	unsigned long long lat_sum, lat_max, copies, reuses;
+	int rows = 0, named = 0, prev_tgid = 0, tgid, len, i;
+	char comm[80], want[400], line[400];
+	unsigned int calls[8];
+	struct stats *s;
+	const char *p;
+	pid_t child;
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		prctl(PR_SET_NAME, name);
+		_exit(forks_and_threads(3, 7) ? 1 : 0);
+	}
+	ASSERT_EQ(0, reap_ok(child));
+	ASSERT_NE(NULL, s = snapshot());
+	p = strstr(s->text, "\nsection tasks\n");
+	ASSERT_NE(NULL, p);
+	for (p = strchr(p + 1, '\n') + 1; *p && *p != '\n'; p = strchr(p, '\n') + 1) {
+		len = strchr(p, '\n') - p;
+		ASSERT_GT((int)sizeof(line), len);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (*p == '#')
+			continue;
+		ASSERT_EQ(14, sscanf(line, "%d %79s %u %u %u %u %u %u %u %u %llu %llu %llu %llu",
+				     &tgid, comm, &calls[0], &calls[1], &calls[2],
+				     &calls[3], &calls[4], &calls[5], &calls[6],
+				     &calls[7], &lat_sum, &lat_max, &copies, &reuses))
+			TH_LOG("row: %s", line);
+		len = snprintf(want, sizeof(want), "%-10d %-16s", tgid, comm);
+		for (i = 0, total = 0; i < 8; i++) {
+			len += snprintf(want + len, sizeof(want) - len, " %9u", calls[i]);
+			total += calls[i];
+		}
+		snprintf(want + len, sizeof(want) - len, " %14llu %12llu %10llu %10llu",
+			 lat_sum, lat_max, copies, reuses);
+		EXPECT_STREQ(want, line);
+		EXPECT_TRUE(total < prev_total || (total == prev_total && tgid >= prev_tgid))
+			TH_LOG("row %d (tgid %d, %llu creations) after tgid %d with %llu",
+			       rows, tgid, total, prev_tgid, prev_total);
+		prev_total = total;
+		prev_tgid = tgid;
+		rows++;
+		if (tgid == child) {
+			named++;
+			EXPECT_STREQ(token, comm);
+			EXPECT_EQ(3, calls[C_FORK]);
+			EXPECT_EQ(7, calls[C_THREAD]);
+		}
+	}
+	EXPECT_EQ(rows, get(s, "tasks.rows"));
+	EXPECT_EQ(1, named);
+	stats_free(s);
 }
 
 /*
@@ -1620,14 +1695,6 @@ static pid_t forker(int n, const char *comm)
 		if (fork_and_reap())
 			_exit(1);
 	_exit(0);
-}
-
-static int reap_ok(pid_t pid)
-{
-	int status;
-
-	return pid > 0 && waitpid(pid, &status, 0) == pid &&
-	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* filter tgid: this process's creations only, not its children's. */
