@@ -77,7 +77,6 @@ enum cs_cow_outcome {
 	CS_NR_COW
 };
 
-#define CS_SAMPLE_SHIFT		6	/* time 1 handler call in 64 */
 #define CS_NR_BUCKETS		48	/* log2 buckets: [2^(i-1), 2^i) */
 #define CS_NR_SIZES		40	/* log2 buckets of the parent's mapped KiB */
 #define CS_NR_ERRNO		134	/* errnos counted by name; above: errno 0 */
@@ -243,12 +242,15 @@ static inline u64 cs_now(void)
 	return ktime_get_mono_fast_ns();
 }
 
+/* 2^self_sample - 1: a handler call whose count has these bits 0 is timed. */
+extern unsigned long cs_sample_mask;
+
 /*
  * Every handler runs between cs_enter() and cs_exit().  A re-entrancy
  * guard: a clonestat handler interrupted by another (a probe placed on
  * something a handler calls) counts a drop instead of recursing.  Handlers
  * run with preemption disabled, so the CPU cannot change in between.
- * One call in 2^CS_SAMPLE_SHIFT of each handler is timed.
+ * One call in 2^self_sample of each handler is timed (cs_sample_mask).
  */
 static inline bool cs_enter(enum cs_probe_id id)
 {
@@ -265,7 +267,7 @@ static inline bool cs_enter(enum cs_probe_id id)
 		cs_cpu_reset(this_cpu_ptr(cs_cpu), gen);
 	hits = this_cpu_inc_return(cs_cpu->probe_hits[id]);
 	this_cpu_write(cs_cpu->sample_start,
-		       hits & ((1UL << CS_SAMPLE_SHIFT) - 1) ? 0 : cs_now());
+		       hits & cs_sample_mask ? 0 : cs_now());
 	return true;
 }
 

@@ -25,6 +25,12 @@ module_param_named(worst_slots, cs_worst_slots, uint, 0444);
 MODULE_PARM_DESC(worst_slots,
 		 "Slowest creations kept per CPU and shown (1..256; default 16)");
 
+static unsigned int cs_self_sample = 6;
+module_param_named(self_sample, cs_self_sample, uint, 0444);
+MODULE_PARM_DESC(self_sample,
+		 "Time one handler call in 2^N for self_cost (0..16; 0: every call; default 6)");
+unsigned long cs_sample_mask __read_mostly;
+
 int cs_read_gid = -1;
 module_param_named(read_gid, cs_read_gid, int, 0444);
 MODULE_PARM_DESC(read_gid,
@@ -47,8 +53,10 @@ static int __init clonestat_init(void)
 	if (!cs_param_ok("task_slots", cs_task_slots, 16, 65536, true) ||
 	    !cs_param_ok("worst_slots", cs_worst_slots, 1, 256, false) ||
 	    !cs_param_ok("max_inflight", cs_max_inflight, 64, 65536, true) ||
-	    !cs_param_ok("cow_bills", cs_cow_bills, 64, 1048576, true))
+	    !cs_param_ok("cow_bills", cs_cow_bills, 64, 1048576, true) ||
+	    !cs_param_ok("self_sample", cs_self_sample, 0, 16, false))
 		return -EINVAL;
+	cs_sample_mask = (1UL << cs_self_sample) - 1;
 	if (cs_read_gid < -1 ||
 	    (cs_read_gid >= 0 && !gid_valid(make_kgid(&init_user_ns, cs_read_gid)))) {
 		pr_err("read_gid=%d: must be -1 (root only) or a group id\n", cs_read_gid);

@@ -165,7 +165,7 @@ t_bad_params() {
 	local p out
 	for p in task_slots=3 task_slots=0 task_slots=131072 worst_slots=0 \
 		 worst_slots=257 max_inflight=63 max_inflight=1000 cow_bills=100 \
-		 task_slots=abc read_gid=-2 read_gid=abc; do
+		 task_slots=abc read_gid=-2 read_gid=abc self_sample=17; do
 		out=$(insmod "$ko" "$p" 2>&1) &&
 			{ echo "insmod $p succeeded"; unload; return 1; }
 		# kmod words EINVAL from init_module() as "Invalid parameters".
@@ -741,6 +741,7 @@ main)
 	fi
 	check "cow_bills=64, 100 forked children alive: drops.bill, each bill exact" t_params drops_bill
 	check "max_inflight=64, 200 vfork parents at once: missed.kernel_clone, the rest counted" t_params missed
+	check "self_sample=0 times every handler call, the default one in 64 a CPU" t_params self_sample
 	check "/proc/clonestat exists while loaded, starts with the version, gone after" t_proc_lifecycle
 	check "kretprobe listed in debugfs while loaded and not after" t_kprobe_listed
 	check "hooks attached as /proc/clonestat says, none left after unload" t_hooks_listed

@@ -20,6 +20,8 @@
 #   drops_child  max_inflight=64, 100 children woken and not run: drops.child
 #   drops_bill   cow_bills=64, 100 forked children alive: drops.bill
 #   missed       max_inflight=64, 200 vfork parents at once: missed.kernel_clone
+#   self_sample  self_sample=0 times every handler call, the default one
+#                in 64 on each CPU
 # Exit status: 0 when every case passed (a case may skip a part this
 # kernel cannot do, saying why), 1 when one failed, 4 when every case
 # asked for was skipped whole, 2 on a usage error.
@@ -34,7 +36,7 @@ wl=$progs/clone_workload
 kprobes=/sys/kernel/debug/kprobes/list
 enabled_functions=/sys/kernel/tracing/enabled_functions
 thp_dir=/sys/kernel/mm/transparent_hugepage
-all_cases=(table cow cow_latency cow_off thp enospc drops_child drops_bill missed)
+all_cases=(table cow cow_latency cow_off thp enospc drops_child drops_bill missed self_sample)
 ncpu=$(getconf _NPROCESSORS_ONLN)
 # A write to a pipe whose reader is gone fails; it does not kill us.
 trap '' PIPE
@@ -390,6 +392,7 @@ declare -A desc=(
 	[drops_child]="max_inflight=64 and 100 children woken, none run yet: drops.child, every fork counted"
 	[drops_bill]="cow_bills=64 and 100 forked children alive: drops.bill, every bill exact"
 	[missed]="max_inflight=64 (128 kretprobe instances) and 200 vfork parents at once: missed.kernel_clone"
+	[self_sample]="self_sample=0 times every handler call; the default, one in 64 on each CPU"
 )
 
 # The support table's row for the running kernel against what
@@ -853,6 +856,36 @@ case_missed() {
 	dv A B class.thread.calls; is "5 threads: class.thread.calls" "$REPLY" 5
 	dv A B missed.kernel_clone; is "missed.kernel_clone" "$REPLY" 0
 	dv A B drops.inflight; is "drops.inflight" "$REPLY" 0
+}
+
+# self_cost's "sampled" column against "hits", for every handler that
+# ran: all of them with self_sample=0; with the default (6), each CPU
+# times its 64th, 128th, ... call: between hits / 64 - ncpu and hits / 64.
+case_self_sample() {
+	local shift line name hits sampled avg n lo
+	for shift in 0 6; do
+		if [ $shift = 0 ]; then load self_sample=0 || return; else load || return; fi
+		param self_sample; is "parameters/self_sample" "$REPLY" $shift
+		run_wl -f 20 -v 10 -t 10 -C 16 || return
+		snap A
+		n=0
+		while read -r name hits sampled avg; do
+			case $name in "" | "#") continue ;; esac
+			[[ "$hits $sampled $avg" =~ ^[0-9]+\ [0-9]+\ [0-9]+$ ]] ||
+				{ fail "self_cost line: $name $hits $sampled $avg"; continue; }
+			n=$((n + 1))
+			lo=$((hits / (1 << shift) - ncpu))
+			if [ "$sampled" -gt $((hits >> shift)) ] || [ "$sampled" -lt $lo ]; then
+				fail "self_sample=$shift: $name: $sampled of $hits calls timed"
+			fi
+			[ $shift = 0 ] && [ "$avg" = 0 ] && fail "self_sample=0: $name: avg_ns 0"
+		done <<<"${A_sec[self_cost]}"
+		at_least "handlers in self_cost (self_sample=$shift)" "$n" 6
+		say "self_sample=$shift: $n handlers, each with its hits / $((1 << shift)) timed (per CPU, rounded down)"
+		cv A self.kernel_clone.entry.hits
+		at_least "self.kernel_clone.entry.hits (40 creations)" "$REPLY" 40
+		unload || return
+	done
 }
 
 # ---------------------------------------------------------------------
