@@ -54,15 +54,22 @@ check-faults:
 check-mutants:
 	scripts/check-mutants
 
-# Overhead against no tracing and against a bpftrace script, under
-# QEMU's instruction counting: the table of README.md, "Overhead".
+# Overhead, under QEMU's instruction counting: what clonestat adds to
+# each workload in instructions (the profile), its timing overhead
+# against no tracing and against a bpftrace script, the cost of a read,
+# memory, scaling: the tables of README.md, "Overhead".  BENCH_ARGS:
+# --kernel 7.2, --rounds N, --no-scaling.
 bench:
-	scripts/bench/run
+	scripts/bench/run $(BENCH_ARGS)
+
+# The profile alone: deterministic, a few minutes.
+profile:
+	scripts/bench/run --profile-only $(BENCH_ARGS)
 
 # The main job in a VM: build, boot, load, run a workload, show the file.
 demo:
 	scripts/demo
 
-.PHONY: all modules install clean check check-matrix check-mutants demo bench
+.PHONY: all modules install clean check check-matrix check-mutants demo bench profile
 
 endif

@@ -137,12 +137,14 @@ fetch_kernel_from() {
 
 # prepare_kernel NAME OUT: get NAME's image and headers and build the
 # module (W=1, -Werror) into OUT.  Sets K_ABI and K_IMAGE (the unpacked
-# image package) and K_KDIR (the headers tree, as seen where it builds).
+# image package), K_KDIR (the headers tree, as seen where it builds) and
+# K_ROOT (the chroot it builds in; empty: this machine).
 # Returns non-zero, with the build's output on stdout, when the build
 # fails; dies when the kernel cannot be had at all.
 prepare_kernel() {
 	local name=$1 out=$2 suite root meta shared
 	meta=$(kernel_meta "$name")
+	K_ROOT=
 	if [ "$name" = debug ]; then
 		shared=$(dirname "$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")")/shared/kernels
 		prepare_debug_kernel "$shared" || return 2
@@ -159,6 +161,7 @@ prepare_kernel() {
 		return
 	fi
 	root=$(ensure_chroot "$suite") || return 2
+	K_ROOT=$root
 	K_ABI=$(chroot_headers "$root" "$meta") || return 2
 	K_KDIR=/usr/src/linux-headers-$K_ABI
 	K_IMAGE=$(fetch_kernel_from "$root" "$K_ABI") || return 2
@@ -186,4 +189,17 @@ prepare_debug_kernel() {
 	fi
 	K_IMAGE=$base
 	K_KDIR=$base/usr/src/linux-headers-$K_ABI
+}
+
+# build_extra_module SRC OUT: build the out-of-tree module in SRC (its
+# Kbuild and .c files) for the kernel prepare_kernel prepared, into OUT.
+build_extra_module() {
+	local src=$1 out=$2 name
+	name=$(basename "$src")
+	rm -rf "$out" && mkdir -p "$out"
+	cp -p "$src"/Kbuild "$src"/*.c "$out/"
+	[ -z "$K_ROOT" ] && { make -C "$K_KDIR" M="$out" W=1 KCFLAGS=-Werror modules; return; }
+	rm -rf "${K_ROOT:?}/build-$name" && cp -a "$out" "$K_ROOT/build-$name"
+	in_chroot "$K_ROOT" make -C "$K_KDIR" M="/build-$name" W=1 KCFLAGS=-Werror modules &&
+		cp "$K_ROOT/build-$name/$name.ko" "$out/"
 }

@@ -13,8 +13,11 @@
  *   clone_bench procs N    N processes that each fork once (N rows in the
  *                          per-task table)
  *   clone_bench read N     read /proc/clonestat whole, N times
+ *   clone_bench rename N   prctl(PR_SET_NAME): the path scripts/bench/
+ *                          hookcost hooks, to time a hook by itself
  *
- * Output: "WORKLOAD N NS_PER_OP".
+ * Output: "WORKLOAD N NS_PER_OP ELAPSED_NS_PER_OP": CPU time as below,
+ * then elapsed time (every task's instructions, idle jumps included).
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +42,14 @@
  * sleep=off, the jumps of the clock over idle periods: outliers of 20 %
  * and more between rounds.
  */
+static unsigned long long elapsed_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 static unsigned long long now_ns(void)
 {
 	struct timespec ts;
@@ -120,6 +132,12 @@ static void one_read(void)
 	close(fd);
 }
 
+static void one_rename(void)
+{
+	if (prctl(PR_SET_NAME, "clone_bench"))
+		err(1, "prctl");
+}
+
 /* n processes that each fork once: n rows in the per-task table. */
 static void procs(long n)
 {
@@ -139,11 +157,11 @@ static void procs(long n)
 int main(int argc, char **argv)
 {
 	void (*op)(void) = NULL;
-	unsigned long long t0, t1;
+	unsigned long long t0, t1, e0, e1;
 	long n, i;
 
 	if (argc != 3 || (n = atol(argv[2])) <= 0)
-		errx(2, "usage: clone_bench fork|vfork|thread|cow|procs|read N");
+		errx(2, "usage: clone_bench fork|vfork|thread|cow|procs|read|rename N");
 	page = sysconf(_SC_PAGESIZE);
 	if (!strcmp(argv[1], "fork")) {
 		op = one_fork;
@@ -153,6 +171,8 @@ int main(int argc, char **argv)
 		op = one_thread;
 	} else if (!strcmp(argv[1], "read")) {
 		op = one_read;
+	} else if (!strcmp(argv[1], "rename")) {
+		op = one_rename;
 	} else if (!strcmp(argv[1], "cow")) {
 		cow_buf = mmap(NULL, COW_BYTES, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -165,6 +185,7 @@ int main(int argc, char **argv)
 		errx(2, "unknown workload %s", argv[1]);
 	}
 
+	e0 = elapsed_ns();
 	t0 = now_ns();
 	if (op)
 		for (i = 0; i < n; i++)
@@ -172,6 +193,7 @@ int main(int argc, char **argv)
 	else
 		procs(n);
 	t1 = now_ns();
-	printf("%s %ld %llu\n", argv[1], n, (t1 - t0) / n);
+	e1 = elapsed_ns();
+	printf("%s %ld %llu %llu\n", argv[1], n, (t1 - t0) / n, (e1 - e0) / n);
 	return 0;
 }

@@ -9,11 +9,19 @@
 #                                    rotated each round; then the cost of
 #                                    reading /proc/clonestat with 10,000
 #                                    processes in the table, and memory
+#   guest.sh profile BUILD ROUNDS    one vCPU under icount: what each kind
+#                                    of hook costs by itself (hookcost.ko
+#                                    on prctl(PR_SET_NAME), against none,
+#                                    ROUNDS times), then per workload the
+#                                    handlers' calls and their bodies' cost
 #   guest.sh scaling BUILD           the handlers' sampled cost with every
 #                                    vCPU forking at once
 #
-# Output lines: "result ROUND CONFIG WORKLOAD NS_PER_OP", "read ...",
-# "memory ...", "scale ...".  Everything else is commentary.
+# Output lines: "result ROUND CONFIG WORKLOAD N CPU_NS ELAPSED_NS", "read
+# ...", "memory ...", "hook ROUND MECH N CPU_NS ELAPSED_NS", "profile
+# WORKLOAD N CPU_NS ELAPSED_NS", "self WORKLOAD HANDLER HITS AVG_NS",
+# "cow WORKLOAD COPIES REUSES", "attach SYMBOL HOW", "scale ...".
+# Everything else is commentary.
 
 set -u
 mode=$1 build=$2 rounds=${3:-3}
@@ -29,12 +37,18 @@ configs=(none clonestat cow0 bpftrace)
 bt_pid=
 
 setup() {
+	local script
 	case $1 in
 	none) ;;
 	clonestat) insmod "$ko" ;;
 	cow0) insmod "$ko" cow=0 ;;
 	bpftrace)
-		bpftrace "$here/clonestat.bt" > /tmp/bpftrace.out 2>&1 &
+		script=$here/clonestat.bt
+		if ! grep -q '^wp_page_copy$' /sys/kernel/debug/tracing/available_filter_functions; then
+			sed 's/^kprobe:wp_page_copy$/kprobe:do_wp_page/' "$script" > /tmp/clonestat.bt
+			script=/tmp/clonestat.bt
+		fi
+		bpftrace "$script" > /tmp/bpftrace.out 2>&1 &
 		bt_pid=$!
 		# Attached once its five probes are listed.
 		until [ "$(grep -c . $kprobes 2> /dev/null)" -ge 5 ]; do
@@ -58,8 +72,7 @@ teardown() {
 
 counter() { awk -v k="$1" '$1 == k { print $2 }' /proc/clonestat; }
 
-overhead() {
-	local r i c w
+quiet() {
 	# No pid wrap-around during the run: after one, pid allocation costs
 	# differ, and the rounds with it stand apart (20 % here).
 	echo 4194304 > /proc/sys/kernel/pid_max
@@ -75,6 +88,11 @@ overhead() {
 	# or allocates one (10,000 instructions).  Expedited grace periods
 	# make that the same from one run to the next.
 	echo 1 > /sys/kernel/rcu_expedited
+}
+
+overhead() {
+	local r i c w
+	quiet
 	# The guest settles over its first few thousand creations (slab
 	# caches, page allocator, stack cache): the first rounds ran about
 	# 20 % slower than the rest without this.
@@ -106,13 +124,57 @@ overhead() {
 	insmod "$ko" || exit 1
 	echo "memory cpus $(nproc) per_cpu $(counter memory.per_cpu_bytes) total $(counter memory.total_bytes)"
 	rmmod clonestat
+}
 
-	# The handlers' own cost, in guest instructions a call (self_cost:
-	# one call in 64 timed), over 1,000 forks and 4 COW-heavy forks.
-	insmod "$ko" || exit 1
-	"$bench" fork 1000 > /dev/null || exit 1
-	"$bench" cow 4 > /dev/null || exit 1
-	awk '/^self\..*\.(hits|avg_ns) / { print "self", $1, $2 }' /proc/clonestat
+# The part of clonestat's cost its handlers' timing cannot see: each kind
+# of hook with handlers that do nothing, on a path that is the same every
+# call; and per workload, how often each handler runs and what its body
+# costs.  scripts/bench/report adds them up.
+profile() {
+	local r i j m w
+	local mechs=(none kprobe kprobe-int3 kprobe-opt clock-mono clock-local kretprobe ftrace tracepoint)
+	local opt=/proc/sys/debug/kprobes-optimization
+	quiet
+	echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	"$bench" rename 20000 > /dev/null || exit 1
+	for r in $(seq "$rounds"); do
+		for i in "${!mechs[@]}"; do
+			m=${mechs[$(((i + r) % ${#mechs[@]}))]}
+			[ "$m" = kprobe-int3 ] && echo 0 > $opt
+			case $m in
+			none) ;;
+			kprobe-*) insmod "$build/hookcost/hookcost.ko" mech=kprobe-body ;;
+			*) insmod "$build/hookcost/hookcost.ko" mech="$m" ;;
+			esac || { echo "hook $r $m absent"; echo 1 > $opt; continue; }
+			# The optimizer rewrites a kprobe some ticks after it is armed.
+			for j in $(seq 100); do
+				[ "$m" != kprobe-opt ] || grep -q 'OPTIMIZED' $kprobes && break
+				sleep 0.1
+			done
+			if [ "$m" = kprobe-opt ] && ! grep -q 'OPTIMIZED' $kprobes; then
+				echo "hook $r $m absent"
+			else
+				"$bench" rename 2000 > /dev/null || exit 1
+				echo "hook $r $m $("$bench" rename 100000)" || exit 1
+			fi
+			[ "$m" = none ] || rmmod hookcost
+			echo 1 > $opt
+		done
+	done
+
+	# Every handler call timed: exact averages, not one call in 64.
+	insmod "$ko" self_sample=0 || exit 1
+	awk '/^# [^ ]+: (ftrace callback|kprobe)$/ { sub(":", "", $2); print "attach", $2, $3 }' /proc/clonestat
+	for w in $workloads; do
+		"$bench" "$w" "$((n[$w] / 10 + 1))" > /dev/null || exit 1
+		echo reset > /proc/clonestat || exit 1
+		echo "profile $("$bench" "$w" "${n[$w]}")" || exit 1
+		awk -v w="$w" '/^self\..*\.(hits|avg_ns) / { print "self", w, $1, $2 }
+			$1 == "cow.copies" { c = $2 } $1 == "cow.reuses" { u = $2 }
+			END { print "cow", w, c + 0, u + 0 }' /proc/clonestat
+	done
+	# How each kprobe sat: on ftrace, optimized to a jump, or a breakpoint.
+	sed 's/^/kprobes /' $kprobes
 	rmmod clonestat
 }
 
@@ -129,6 +191,7 @@ scaling() {
 
 case $mode in
 overhead) overhead ;;
+profile) profile ;;
 scaling) scaling ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
