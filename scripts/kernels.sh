@@ -191,13 +191,13 @@ prepare_debug_kernel() {
 	K_KDIR=$base/usr/src/linux-headers-$K_ABI
 }
 
-# build_extra_module SRC OUT: build the out-of-tree module in SRC (its
-# Kbuild and .c files) for the kernel prepare_kernel prepared, into OUT.
+# build_extra_module SRC OUT: build the out-of-tree module in SRC (a
+# Kbuild and its sources) for the kernel prepare_kernel prepared, into OUT.
 build_extra_module() {
 	local src=$1 out=$2 name
 	name=$(basename "$src")
 	rm -rf "$out" && mkdir -p "$out"
-	cp -p "$src"/Kbuild "$src"/*.c "$out/"
+	cp -pr "$src"/. "$out/"
 	[ -z "$K_ROOT" ] && { make -C "$K_KDIR" M="$out" W=1 KCFLAGS=-Werror modules; return; }
 	rm -rf "${K_ROOT:?}/build-$name" && cp -a "$out" "$K_ROOT/build-$name"
 	in_chroot "$K_ROOT" make -C "$K_KDIR" M="/build-$name" W=1 KCFLAGS=-Werror modules &&

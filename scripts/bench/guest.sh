@@ -132,7 +132,8 @@ overhead() {
 # costs.  scripts/bench/report adds them up.
 profile() {
 	local r i j m w
-	local mechs=(none kprobe kprobe-int3 kprobe-opt clock-mono clock-local kretprobe ftrace tracepoint)
+	local mechs=(none kprobe kprobe-int3 kprobe-opt clock-mono clock-local kretprobe ftrace
+		tracepoint fprobe)
 	local opt=/proc/sys/debug/kprobes-optimization
 	quiet
 	echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"

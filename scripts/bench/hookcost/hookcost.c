@@ -24,12 +24,17 @@
  *   ftrace      an ftrace_ops callback reading the first argument, as
  *               clonestat's hooks do (module/hook.c)
  *   tracepoint  a probe on the task_rename tracepoint
+ *   fprobe      an fprobe with entry and exit handlers, 64 bytes of data
+ *               (6.12, 7.2: where the kernel has CONFIG_FPROBE and the
+ *               handlers of features/; on the function graph tracer from
+ *               6.14, on rethook before)
  *
  * Not part of clonestat: the bench builds it against the kernel it boots.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/fprobe.h>
 #include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
@@ -40,7 +45,7 @@
 static char *mech = "kprobe";
 module_param(mech, charp, 0444);
 MODULE_PARM_DESC(mech,
-		 "kprobe, kprobe-body, clock-mono, clock-local, kretprobe, ftrace or tracepoint");
+		 "kprobe, kprobe-body, clock-mono, clock-local, kretprobe, ftrace, tracepoint or fprobe");
 
 #define HC_SYMBOL	"__set_task_comm"
 #define HC_TP_NAME	"task_rename"
@@ -138,7 +143,36 @@ static kprobe_opcode_t *hc_body_addr(void)
 	return addr;
 }
 
-static enum { HC_KPROBE, HC_KRETPROBE, HC_FTRACE, HC_TRACEPOINT } hc_mech;
+/* The fprobe handlers' registers argument: features/ says which (Kbuild). */
+#if defined(HAVE_FPROBE_FREGS)
+#define HC_FP_REGS_ARG	struct ftrace_regs *regs
+#elif defined(HAVE_FPROBE_PTREGS)
+#define HC_FP_REGS_ARG	struct pt_regs *regs
+#endif
+
+#ifdef HC_FP_REGS_ARG
+
+static int hc_fp_entry(struct fprobe *fp, unsigned long ip, unsigned long ret_ip,
+		       HC_FP_REGS_ARG, void *data)
+{
+	*(unsigned long *)data = ip;
+	return 0;
+}
+
+static void hc_fp_exit(struct fprobe *fp, unsigned long ip, unsigned long ret_ip,
+		       HC_FP_REGS_ARG, void *data)
+{
+	WRITE_ONCE(hc_sink, *(unsigned long *)data);
+}
+
+static struct fprobe hc_fp = {
+	.entry_handler	= hc_fp_entry,
+	.exit_handler	= hc_fp_exit,
+	.entry_data_size = 64,
+};
+#endif
+
+static enum { HC_KPROBE, HC_KRETPROBE, HC_FTRACE, HC_TRACEPOINT, HC_FPROBE } hc_mech;
 
 static int __init hookcost_init(void)
 {
@@ -170,6 +204,11 @@ static int __init hookcost_init(void)
 		hc_mech = HC_TRACEPOINT;
 		for_each_kernel_tracepoint(hc_tp_find, NULL);
 		ret = hc_tp ? tracepoint_probe_register(hc_tp, hc_tp_probe, NULL) : -ENOENT;
+#ifdef HC_FP_REGS_ARG
+	} else if (!strcmp(mech, "fprobe")) {
+		hc_mech = HC_FPROBE;
+		ret = register_fprobe(&hc_fp, HC_SYMBOL, NULL);
+#endif
 	} else {
 		pr_warn("unknown or unavailable mech=%s\n", mech);
 		return -EINVAL;
@@ -195,6 +234,11 @@ static void __exit hookcost_exit(void)
 	case HC_TRACEPOINT:
 		tracepoint_probe_unregister(hc_tp, hc_tp_probe, NULL);
 		tracepoint_synchronize_unregister();
+		break;
+	case HC_FPROBE:
+#ifdef HC_FP_REGS_ARG
+		unregister_fprobe(&hc_fp);
+#endif
 		break;
 	}
 }
