@@ -191,8 +191,16 @@ static void cs_sum_counters(struct cs_cpu *s, unsigned int gen)
 		s->thp_reuse += READ_ONCE(c->thp_reuse);
 		s->thp_fallback += READ_ONCE(c->thp_fallback);
 		for (k = 0; k < CS_NR_PROBES; k++) {
-			s->probe_hits[k] += READ_ONCE(c->probe_hits[k]);
 			s->probe_sampled[k] += READ_ONCE(c->probe_sampled[k]);
+			/*
+			 * A call counts its hit, then its sample, on its CPU:
+			 * read the other way round, a call in between shows
+			 * a hit without its sample, never a sample without
+			 * its hit (x86 keeps stores in order; elsewhere this
+			 * is as approximate as the other counters).
+			 */
+			smp_rmb();
+			s->probe_hits[k] += READ_ONCE(c->probe_hits[k]);
 			s->probe_ns[k] += READ_ONCE(c->probe_ns[k]);
 		}
 		for (k = 0; k < CS_NR_SIGNALS; k++)
