@@ -18,6 +18,11 @@
  *
  * Output: "WORKLOAD N NS_PER_OP ELAPSED_NS_PER_OP": CPU time as below,
  * then elapsed time (every task's instructions, idle jumps included).
+ *
+ * With CLONE_BENCH_PROC=FILE, it writes "reset" to /proc/clonestat just
+ * before the timed loop and copies /proc/clonestat to FILE just after:
+ * clonestat's counters then hold the loop's work and nothing else (not
+ * the shell's fork that started the bench, nor a reader's).
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -35,13 +40,7 @@
 
 #define COW_BYTES	(8UL << 20)
 
-/*
- * CPU time of this process (all its threads, living or gone) and of its
- * reaped children: the work of an operation wherever it ran, and nothing
- * else.  Elapsed time would add other tasks' work and, under icount with
- * sleep=off, the jumps of the clock over idle periods: outliers of 20 %
- * and more between rounds.
- */
+/* Every task's work, and under icount the clock's jumps over idle periods. */
 static unsigned long long elapsed_ns(void)
 {
 	struct timespec ts;
@@ -50,6 +49,13 @@ static unsigned long long elapsed_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * CPU time of this process (all its threads, living or gone) and of its
+ * reaped children: the work of an operation wherever it ran, and nothing
+ * else.  Elapsed time would add other tasks' work and, under icount with
+ * sleep=off, the jumps of the clock over idle periods: outliers of 20 %
+ * and more between rounds.
+ */
 static unsigned long long now_ns(void)
 {
 	struct timespec ts;
@@ -121,6 +127,32 @@ static void one_cow(void)
 
 static char read_buf[1 << 20];
 
+/* Write word to /proc/clonestat. */
+static void proc_write(const char *word)
+{
+	int fd = open("/proc/clonestat", O_WRONLY);
+
+	if (fd < 0 || write(fd, word, strlen(word)) != (ssize_t)strlen(word))
+		err(1, "writing %s to /proc/clonestat", word);
+	close(fd);
+}
+
+/* Copy /proc/clonestat to path. */
+static void proc_save(const char *path)
+{
+	int in = open("/proc/clonestat", O_RDONLY);
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		err(1, "copying /proc/clonestat to %s", path);
+	while ((n = read(in, read_buf, sizeof(read_buf))) > 0)
+		if (write(out, read_buf, n) != n)
+			err(1, "%s", path);
+	close(in);
+	close(out);
+}
+
 static void one_read(void)
 {
 	int fd = open("/proc/clonestat", O_RDONLY);
@@ -157,6 +189,7 @@ static void procs(long n)
 int main(int argc, char **argv)
 {
 	void (*op)(void) = NULL;
+	const char *save = getenv("CLONE_BENCH_PROC");
 	unsigned long long t0, t1, e0, e1;
 	long n, i;
 
@@ -185,6 +218,8 @@ int main(int argc, char **argv)
 		errx(2, "unknown workload %s", argv[1]);
 	}
 
+	if (save)
+		proc_write("reset");
 	e0 = elapsed_ns();
 	t0 = now_ns();
 	if (op)
@@ -194,6 +229,8 @@ int main(int argc, char **argv)
 		procs(n);
 	t1 = now_ns();
 	e1 = elapsed_ns();
+	if (save)
+		proc_save(save);
 	printf("%s %ld %llu %llu\n", argv[1], n, (t1 - t0) / n, (e1 - e0) / n);
 	return 0;
 }

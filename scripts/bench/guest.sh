@@ -91,7 +91,7 @@ quiet() {
 }
 
 overhead() {
-	local r i c w
+	local r i c w out
 	quiet
 	# The guest settles over its first few thousand creations (slab
 	# caches, page allocator, stack cache): the first rounds ran about
@@ -107,7 +107,8 @@ overhead() {
 			for w in $workloads; do
 				# A tenth first: caches warm under this configuration.
 				"$bench" "$w" "$((n[$w] / 10 + 1))" > /dev/null || exit 1
-				echo "result $r $c $("$bench" "$w" "${n[$w]}")" || exit 1
+				out=$("$bench" "$w" "${n[$w]}") || exit 1
+				echo "result $r $c $out"
 			done
 			teardown "$c"
 		done
@@ -118,7 +119,8 @@ overhead() {
 	"$bench" procs 10000 > /dev/null || exit 1
 	echo "read rows $(counter tasks.rows)"
 	for r in 1 2 3; do
-		echo "read $("$bench" read 3)"
+		out=$("$bench" read 3) || exit 1
+		echo "read $out"
 	done
 	rmmod clonestat
 	insmod "$ko" || exit 1
@@ -131,7 +133,7 @@ overhead() {
 # call; and per workload, how often each handler runs and what its body
 # costs.  scripts/bench/report adds them up.
 profile() {
-	local r i j m w
+	local r i j m w out
 	local mechs=(none kprobe kprobe-int3 kprobe-opt clock-mono clock-local kretprobe ftrace
 		tracepoint fprobe)
 	local opt=/proc/sys/debug/kprobes-optimization
@@ -156,7 +158,8 @@ profile() {
 				echo "hook $r $m absent"
 			else
 				"$bench" rename 2000 > /dev/null || exit 1
-				echo "hook $r $m $("$bench" rename 100000)" || exit 1
+				out=$("$bench" rename 100000) || exit 1
+				echo "hook $r $m $out"
 			fi
 			[ "$m" = none ] || rmmod hookcost
 			echo 1 > $opt
@@ -168,11 +171,13 @@ profile() {
 	awk '/^# [^ ]+: (ftrace callback|kprobe)$/ { sub(":", "", $2); print "attach", $2, $3 }' /proc/clonestat
 	for w in $workloads; do
 		"$bench" "$w" "$((n[$w] / 10 + 1))" > /dev/null || exit 1
-		echo reset > /proc/clonestat || exit 1
-		echo "profile $("$bench" "$w" "${n[$w]}")" || exit 1
+		# The bench resets the counters and saves them itself: no
+		# fork of this shell's falls inside.
+		out=$(CLONE_BENCH_PROC=/tmp/profile.proc "$bench" "$w" "${n[$w]}") || exit 1
+		echo "profile $out"
 		awk -v w="$w" '/^self\..*\.(hits|avg_ns) / { print "self", w, $1, $2 }
 			$1 == "cow.copies" { c = $2 } $1 == "cow.reuses" { u = $2 }
-			END { print "cow", w, c + 0, u + 0 }' /proc/clonestat
+			END { print "cow", w, c + 0, u + 0 }' /tmp/profile.proc
 	done
 	# How each kprobe sat: on ftrace, optimized to a jump, or a breakpoint.
 	sed 's/^/kprobes /' $kprobes

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* fprobe handlers take struct pt_regs and entry data (6.2 to 6.13). */
+/* fprobe handlers take struct pt_regs, ret_ip and entry data (to 6.13). */
 #include <linux/fprobe.h>
 
 static int entry(struct fprobe *fp, unsigned long ip, unsigned long ret_ip,
