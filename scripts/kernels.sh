@@ -142,35 +142,45 @@ fetch_kernel_from() {
 # Returns non-zero, with the build's output on stdout, when the build
 # fails; dies when the kernel cannot be had at all.
 prepare_kernel() {
-	local name=$1 out=$2 suite root meta shared
+	local name=$1 out=$2 suite meta shared
 	meta=$(kernel_meta "$name")
 	K_ROOT=
 	if [ "$name" = debug ]; then
 		shared=$(dirname "$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")")/shared/kernels
 		prepare_debug_kernel "$shared" || return 2
-		build_module "$K_KDIR" "$out" W=1 KCFLAGS=-Werror
+	else
+		suite=$(kernel_suite "$name") || die "unknown kernel $name (known: $MATRIX_KERNELS)"
+		if [ "$suite" = "$(host_suite)" ]; then
+			need_pkgs "$meta"
+			K_ABI=$(meta_abi "" "$meta")
+			K_KDIR=$(kernel_kdir "$K_ABI")
+			K_IMAGE=$(fetch_kernel "$K_ABI")
+		else
+			K_ROOT=$(ensure_chroot "$suite") || return 2
+			K_ABI=$(chroot_headers "$K_ROOT" "$meta") || return 2
+			K_KDIR=/usr/src/linux-headers-$K_ABI
+			K_IMAGE=$(fetch_kernel_from "$K_ROOT" "$K_ABI") || return 2
+		fi
+	fi
+	kbuild "$out" module/clonestat.ko build_tree_copy
+}
+
+# kbuild DIR KO FILL...: run FILL... with a directory appended to fill it
+# with a Kbuild tree, and build that for the kernel prepare_kernel
+# prepared (W=1, -Werror): in DIR on this machine; for a release built in
+# its chroot, in a directory under the chroot, KO (a path in the tree)
+# then copied to DIR.
+kbuild() {
+	local dir=$1 ko=$2 copy
+	shift 2
+	if [ -z "$K_ROOT" ]; then
+		"$@" "$dir" && make -C "$K_KDIR" M="$dir" W=1 KCFLAGS=-Werror modules
 		return
 	fi
-	suite=$(kernel_suite "$name") || die "unknown kernel $name (known: $MATRIX_KERNELS)"
-	if [ "$suite" = "$(host_suite)" ]; then
-		need_pkgs "$meta"
-		K_ABI=$(meta_abi "" "$meta")
-		K_KDIR=$(kernel_kdir "$K_ABI")
-		K_IMAGE=$(fetch_kernel "$K_ABI")
-		build_module "$K_KDIR" "$out" W=1 KCFLAGS=-Werror
-		return
-	fi
-	root=$(ensure_chroot "$suite") || return 2
-	K_ROOT=$root
-	K_ABI=$(chroot_headers "$root" "$meta") || return 2
-	K_KDIR=/usr/src/linux-headers-$K_ABI
-	K_IMAGE=$(fetch_kernel_from "$root" "$K_ABI") || return 2
-	# Build inside the chroot, in a copy under it, then bring the result to OUT.
-	rm -rf "$root/build" && mkdir -p "$root/build"
-	build_tree_copy "$root/build"
-	in_chroot "$root" make -C "$K_KDIR" M=/build W=1 KCFLAGS=-Werror modules || return 1
-	mkdir -p "$out/module"
-	cp "$root/build/module/clonestat.ko" "$out/module/"
+	copy=/build-$(basename "$dir")
+	rm -rf "${K_ROOT:?}$copy" && mkdir -p "$K_ROOT$copy" && "$@" "$K_ROOT$copy" &&
+		in_chroot "$K_ROOT" make -C "$K_KDIR" M="$copy" W=1 KCFLAGS=-Werror modules &&
+		mkdir -p "$(dirname "$dir/$ko")" && cp "$K_ROOT$copy/$ko" "$dir/$ko"
 }
 
 # prepare_debug_kernel DIR: unpack the debug kernel's packages from DIR.
@@ -192,14 +202,9 @@ prepare_debug_kernel() {
 }
 
 # build_extra_module SRC OUT: build the out-of-tree module in SRC (a
-# Kbuild and its sources) for the kernel prepare_kernel prepared, into OUT.
+# Kbuild and its sources, the module named after SRC) for the kernel
+# prepare_kernel prepared, into OUT.
 build_extra_module() {
-	local src=$1 out=$2 name
-	name=$(basename "$src")
-	rm -rf "$out" && mkdir -p "$out"
-	cp -pr "$src"/. "$out/"
-	[ -z "$K_ROOT" ] && { make -C "$K_KDIR" M="$out" W=1 KCFLAGS=-Werror modules; return; }
-	rm -rf "${K_ROOT:?}/build-$name" && cp -a "$out" "$K_ROOT/build-$name"
-	in_chroot "$K_ROOT" make -C "$K_KDIR" M="/build-$name" W=1 KCFLAGS=-Werror modules &&
-		cp "$K_ROOT/build-$name/$name.ko" "$out/"
+	local src=$1 out=$2
+	rm -rf "$out" && mkdir -p "$out" && kbuild "$out" "$(basename "$src").ko" cp -pr "$src"/.
 }
