@@ -65,7 +65,7 @@ enum { C_FORK, C_VFORK, C_THREAD, C_SHARED_VM, C_NS, C_KTHREAD, C_WORKER, C_OTHE
 
 struct task_row {
 	long tgid;
-	char comm[32];
+	char comm[64];		/* a name, escaped: 4 bytes a character at most */
 	long calls[NR_CLASSES];
 	long long lat_sum, lat_max, cow_copies, cow_reuses;
 };
@@ -211,6 +211,16 @@ static long long sum_prefix(const struct stats *s, const char *prefix)
 	return sum;
 }
 
+/* The tasks section's row at p (up to its newline); 0 when it parses. */
+static int task_row_parse(const char *p, struct task_row *r)
+{
+	return sscanf(p, "%ld %63s %ld %ld %ld %ld %ld %ld %ld %ld %lld %lld %lld %lld",
+		      &r->tgid, r->comm, &r->calls[0], &r->calls[1], &r->calls[2],
+		      &r->calls[3], &r->calls[4], &r->calls[5], &r->calls[6],
+		      &r->calls[7], &r->lat_sum, &r->lat_max, &r->cow_copies,
+		      &r->cow_reuses) == 14 ? 0 : -1;
+}
+
 /* The per-task row of tgid; 0 when found. */
 static int task_row(const struct stats *s, long tgid, struct task_row *r)
 {
@@ -221,15 +231,8 @@ static int task_row(const struct stats *s, long tgid, struct task_row *r)
 		return -1;
 	p = strchr(p + 1, '\n') + 1;
 	while (*p && *p != '\n' && strncmp(p, "section", 7)) {
-		if (*p != '#' && strtol(p, NULL, 10) == tgid) {
-			int n = sscanf(p, "%ld %31s %ld %ld %ld %ld %ld %ld %ld %ld %lld %lld %lld %lld",
-				       &r->tgid, r->comm, &r->calls[0], &r->calls[1],
-				       &r->calls[2], &r->calls[3], &r->calls[4],
-				       &r->calls[5], &r->calls[6], &r->calls[7],
-				       &r->lat_sum, &r->lat_max, &r->cow_copies,
-				       &r->cow_reuses);
-			return n == 14 ? 0 : -1;
-		}
+		if (*p != '#' && strtol(p, NULL, 10) == tgid)
+			return task_row_parse(p, r);
 		p = strchr(p, '\n') + 1;
 	}
 	return -1;
@@ -508,11 +511,11 @@ TEST(fork_and_thread_counts_are_exact)
 TEST(tasks_rows_are_laid_out_as_documented)
 {
 	const char *name = "cs row\\x", *token = "cs\\040row\\134x";
-	unsigned long long prev_total = ~0ULL, total;
-	unsigned long long lat_sum, lat_max, copies, reuses;
-	int rows = 0, named = 0, prev_tgid = 0, tgid, len, i;
-	char comm[80], want[400], line[400];
-	unsigned int calls[8];
+	long long prev_total = LLONG_MAX, total;
+	int rows = 0, named = 0, len, i;
+	char want[400], line[400];
+	struct task_row r;
+	long prev_tgid = 0;
 	struct stats *s;
 	const char *p;
 	pid_t child;
@@ -534,30 +537,27 @@ TEST(tasks_rows_are_laid_out_as_documented)
 		line[len] = '\0';
 		if (*p == '#')
 			continue;
-		ASSERT_EQ(14, sscanf(line, "%d %79s %u %u %u %u %u %u %u %u %llu %llu %llu %llu",
-				     &tgid, comm, &calls[0], &calls[1], &calls[2],
-				     &calls[3], &calls[4], &calls[5], &calls[6],
-				     &calls[7], &lat_sum, &lat_max, &copies, &reuses))
+		ASSERT_EQ(0, task_row_parse(line, &r))
 			TH_LOG("row: %s", line);
-		len = snprintf(want, sizeof(want), "%-10d %-16s", tgid, comm);
-		for (i = 0, total = 0; i < 8; i++) {
-			len += snprintf(want + len, sizeof(want) - len, " %9u", calls[i]);
-			total += calls[i];
+		len = snprintf(want, sizeof(want), "%-10ld %-16s", r.tgid, r.comm);
+		for (i = 0, total = 0; i < NR_CLASSES; i++) {
+			len += snprintf(want + len, sizeof(want) - len, " %9ld", r.calls[i]);
+			total += r.calls[i];
 		}
-		snprintf(want + len, sizeof(want) - len, " %14llu %12llu %10llu %10llu",
-			 lat_sum, lat_max, copies, reuses);
+		snprintf(want + len, sizeof(want) - len, " %14lld %12lld %10lld %10lld",
+			 r.lat_sum, r.lat_max, r.cow_copies, r.cow_reuses);
 		EXPECT_STREQ(want, line);
-		EXPECT_TRUE(total < prev_total || (total == prev_total && tgid >= prev_tgid))
-			TH_LOG("row %d (tgid %d, %llu creations) after tgid %d with %llu",
-			       rows, tgid, total, prev_tgid, prev_total);
+		EXPECT_TRUE(total < prev_total || (total == prev_total && r.tgid >= prev_tgid))
+			TH_LOG("row %d (tgid %ld, %lld creations) after tgid %ld with %lld",
+			       rows, r.tgid, total, prev_tgid, prev_total);
 		prev_total = total;
-		prev_tgid = tgid;
+		prev_tgid = r.tgid;
 		rows++;
-		if (tgid == child) {
+		if (r.tgid == child) {
 			named++;
-			EXPECT_STREQ(token, comm);
-			EXPECT_EQ(3, calls[C_FORK]);
-			EXPECT_EQ(7, calls[C_THREAD]);
+			EXPECT_STREQ(token, r.comm);
+			EXPECT_EQ(3, r.calls[C_FORK]);
+			EXPECT_EQ(7, r.calls[C_THREAD]);
 		}
 	}
 	EXPECT_EQ(rows, get(s, "tasks.rows"));
