@@ -6,13 +6,17 @@
 #ifndef _CLONESTAT_H
 #define _CLONESTAT_H
 
+#include <linux/jump_label.h>
 #include <linux/kprobes.h>
+#include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seqlock.h>
 #include <linux/timekeeping.h>
 #include <linux/types.h>
+
+#include "compat.h"
 
 #define CLONESTAT_FORMAT_VERSION	1
 
@@ -232,15 +236,37 @@ void cs_control_exit(void);
 
 /*
  * The clock: one creation's probes run on different CPUs (copy_process()
- * sleeps), so it must agree across CPUs.  local_clock() may drift by up
- * to a jiffy between CPUs where the TSC is not trusted; the fast
- * monotonic clock does not, is lockless, and is what BPF programs read
- * (bpf_ktime_get_ns()), so bpftrace's numbers compare with these.
+ * sleeps), so it must agree across CPUs.  The probes read ticks and
+ * cs_ns() turns a difference of two into nanoseconds, once per value
+ * recorded.  Where the kernel trusts the TSC at load (x86: present, its
+ * rate known, not marked unstable: then it keeps time with it and has
+ * checked that the CPUs' counters agree), a tick is a TSC cycle: a read
+ * is one instruction and a conversion a multiply, where the fast
+ * monotonic clock costs some 45 instructions a read (`make profile`).
+ * Elsewhere a tick is a nanosecond of ktime_get_mono_fast_ns(): lockless
+ * and agreeing across CPUs.  Both are what BPF's bpf_ktime_get_ns() counts
+ * from, so bpftrace's numbers compare with these.  The `clock` counter
+ * says which.
  */
-static inline u64 cs_now(void)
+DECLARE_STATIC_KEY_FALSE(cs_clock_tsc);
+extern u32 cs_tsc_mult, cs_tsc_shift;
+
+static __always_inline u64 cs_now(void)
 {
+	if (static_branch_likely(&cs_clock_tsc))
+		return cs_tsc_read();
 	return ktime_get_mono_fast_ns();
 }
+
+static inline u64 cs_ns(u64 ticks)
+{
+	if (static_branch_likely(&cs_clock_tsc))
+		return mul_u64_u32_shr(ticks, cs_tsc_mult, cs_tsc_shift);
+	return ticks;
+}
+
+void cs_clock_init(void);
+const char *cs_clock_name(void);
 
 /* 2^self_sample - 1: a handler call whose count has these bits 0 is timed. */
 extern unsigned long cs_sample_mask;

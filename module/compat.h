@@ -88,4 +88,44 @@ static inline bool cs_task_is_direct(const struct task_struct *p)
 	return p->flags & PF_IO_WORKER || !p->pid;
 }
 
+/*
+ * The TSC as clonestat's clock (see cs_now()): only where the kernel
+ * trusts it at load.  check_tsc_unstable() turns true when the kernel
+ * stops keeping time with it (cpufreq without a constant rate, a failed
+ * synchronisation check, the clocksource watchdog).
+ */
+#ifdef CONFIG_X86_TSC
+#include <asm/tsc.h>
+
+static inline bool cs_tsc_usable(void)
+{
+	return boot_cpu_has(X86_FEATURE_TSC) && tsc_khz && !check_tsc_unstable();
+}
+
+static inline unsigned int cs_tsc_khz(void)
+{
+	return tsc_khz;
+}
+
+static __always_inline u64 cs_tsc_read(void)
+{
+	return rdtsc_ordered();
+}
+#else
+static inline bool cs_tsc_usable(void)
+{
+	return false;
+}
+
+static inline unsigned int cs_tsc_khz(void)
+{
+	return 0;
+}
+
+static __always_inline u64 cs_tsc_read(void)
+{
+	return 0;
+}
+#endif
+
 #endif /* _CLONESTAT_COMPAT_H */

@@ -327,7 +327,7 @@ static int wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (outcome == CS_COW_COPY && current->mm)
 		bill_charge(current->mm);
 	if (d->wanted)
-		cs_record_cow(outcome, now > d->start ? now - d->start : 0, true);
+		cs_record_cow(outcome, now > d->start ? cs_ns(now - d->start) : 0, true);
 	cs_exit(CS_P_WP_RET);
 	return 0;
 }

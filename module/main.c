@@ -63,6 +63,7 @@ static int __init clonestat_init(void)
 		return -EINVAL;
 	}
 
+	cs_clock_init();
 	ret = cs_buffers_alloc();
 	if (ret)
 		return ret;

@@ -77,8 +77,8 @@ struct cs_inflight {
 	struct task_struct *owner;	/* NULL: free */
 	u64 start;			/* cs_now() at the first probe */
 	u64 wake;			/* ... at the child's wakeup, or 0 */
-	u64 phase_copy;			/* copy_process(), mm copy included */
-	u64 phase_mm;			/* the mm copy */
+	u64 phase_copy;			/* copy_process(), mm copy included: ticks */
+	u64 phase_mm;			/* the mm copy: ticks */
 	u64 flags;
 	u64 parent_kib;
 	u64 child_start;
@@ -177,7 +177,7 @@ static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *ar
 
 static void slot_finish(const struct cs_inflight *s, int result)
 {
-	u64 now = cs_now(), end, lat, mm, copy;
+	u64 now = 0, end, lat, mm, copy;
 	struct cs_record r = {
 		.flags = s->flags,
 		.parent_kib = s->parent_kib,
@@ -193,16 +193,23 @@ static void slot_finish(const struct cs_inflight *s, int result)
 	 * The cost ends at the child's wakeup; a failed call's at its return.
 	 * The clock is monotonic across CPUs; the clamps are for safety.
 	 */
+	/* The clock is read only where the return is a time that counts. */
+	if (!s->wake || s->flags & CLONE_VFORK)
+		now = cs_now();
 	end = s->wake ? s->wake : now;
 	lat = end > s->start ? end - s->start : 0;
-	mm = min(s->phase_mm, lat);
-	copy = min(s->phase_copy, lat);
-	r.lat = lat;
+	/*
+	 * In nanoseconds before the phases are split, so that they add up
+	 * to the latency exactly (cs_ns() is monotonic: the mins hold).
+	 */
+	r.lat = cs_ns(lat);
+	mm = min(cs_ns(s->phase_mm), r.lat);
+	copy = min(cs_ns(s->phase_copy), r.lat);
 	r.phase[CS_PH_MM] = mm;
 	r.phase[CS_PH_COPY] = copy > mm ? copy - mm : 0;
-	r.phase[CS_PH_REST] = lat - max(copy, mm);
+	r.phase[CS_PH_REST] = r.lat - max(copy, mm);
 	if (s->wake && (s->flags & CLONE_VFORK) && now > s->wake)
-		r.vfork_blocked = now - s->wake;
+		r.vfork_blocked = cs_ns(now - s->wake);
 	cs_record(&r);
 }
 
@@ -396,6 +403,7 @@ static void wakeup_new_record(struct task_struct *p)
 	struct cs_inflight *s;
 	struct cs_child *c;
 	unsigned int seq;
+	u64 now;
 	u8 class;
 
 	if (!cs_enter(CS_P_WAKE))
@@ -407,8 +415,10 @@ static void wakeup_new_record(struct task_struct *p)
 		cs_exit(CS_P_WAKE);
 		return;
 	}
+	/* The wakeup: the creation's end and the start of the child's wait. */
+	now = cs_now();
 	if (s) {
-		s->wake = cs_now();
+		s->wake = now;
 		s->child = task_pid_nr(p);
 		s->child_start = p->start_time;
 		class = s->class;
@@ -428,7 +438,7 @@ static void wakeup_new_record(struct task_struct *p)
 		c->filter_seq = seq;
 		c->class = class;
 		/* Publishes the fields above with the time (see cs_child). */
-		smp_store_release(&c->wake, cs_now());
+		smp_store_release(&c->wake, now);
 	} else {
 		this_cpu_inc(cs_cpu->drops[CS_DROP_CHILD]);
 	}
@@ -466,7 +476,7 @@ static void first_run_hook(unsigned long prev)
 		now = cs_now();
 		if (!cs_filter_changed(c->filter_seq))
 			cs_record_first_run(c->class, c->waker_cpu == smp_processor_id(),
-					    now > wake ? now - wake : 0,
+					    now > wake ? cs_ns(now - wake) : 0,
 					    fatal_signal_pending(current));
 		cs_exit(CS_P_FIRST_RUN);
 	}

@@ -609,7 +609,7 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 		if (c->probe_hits[k])
 			seq_printf(m, "%-24s %12lu %10lu %10llu\n", cs_probe_names[k],
 				   c->probe_hits[k], c->probe_sampled[k],
-				   cs_avg(c->probe_ns[k], c->probe_sampled[k]));
+				   cs_avg(cs_ns(c->probe_ns[k]), c->probe_sampled[k]));
 
 	seq_puts(m, "\nsection parent_size\n");
 	seq_printf(m, "# %-31s %10s %12s %12s\n", "parent_vm_kib", "forks",
@@ -660,6 +660,7 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "failed %lu\n", c->failed);
 	seq_printf(m, "direct %lu\n", c->direct);
 	cs_probes_counters(m);
+	seq_printf(m, "clock %s\n", cs_clock_name());
 	for (i = 0; i < CS_NR_DROPS; i++)
 		seq_printf(m, "drops.%s %lu\n", cs_drop_names[i], c->drops[i]);
 	seq_printf(m, "tasks.inserts %lu\n", c->task_inserts);
@@ -743,7 +744,7 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 			continue;
 		seq_printf(m, "self.%s.hits %lu\n", cs_probe_names[k], c->probe_hits[k]);
 		seq_printf(m, "self.%s.avg_ns %llu\n", cs_probe_names[k],
-			   cs_avg(c->probe_ns[k], c->probe_sampled[k]));
+			   cs_avg(cs_ns(c->probe_ns[k]), c->probe_sampled[k]));
 	}
 	for (k = 0; k < CS_NR_SIZES; k++) {
 		if (!c->size_count[k])

@@ -36,6 +36,7 @@
  * on CPUs that stay idle or offline.
  */
 
+#include <linux/clocksource.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -53,6 +54,30 @@
 #define CS_TASK_WINDOW	8
 
 struct cs_cpu __percpu *cs_cpu;
+
+DEFINE_STATIC_KEY_FALSE(cs_clock_tsc);
+u32 cs_tsc_mult, cs_tsc_shift;
+
+/* The clock (see cs_now()), chosen at load before any probe reads it. */
+void cs_clock_init(void)
+{
+	if (!cs_tsc_usable())
+		return;
+	/*
+	 * Cycles a millisecond to nanoseconds a millisecond, with the widest
+	 * shift, as the kernel's own cycles-to-ns (set_cyc2ns_scale() in
+	 * arch/x86/kernel/tsc.c): cs_ns() multiplies into 128 bits, so no
+	 * range of values bounds the shift.
+	 */
+	clocks_calc_mult_shift(&cs_tsc_mult, &cs_tsc_shift, cs_tsc_khz(),
+			       NSEC_PER_MSEC, 0);
+	static_branch_enable(&cs_clock_tsc);
+}
+
+const char *cs_clock_name(void)
+{
+	return static_key_enabled(&cs_clock_tsc) ? "tsc" : "mono";
+}
 
 unsigned int cs_task_slots = 256;
 unsigned int cs_worst_slots = 16;

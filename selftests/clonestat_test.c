@@ -456,12 +456,17 @@ TEST(version_line)
 	stats_free(b);
 }
 
-/* The file says which probe times the mm copy and how COW is followed. */
+/*
+ * The file says which probe times the mm copy, how COW is followed, and
+ * which clock the probes read: the TSC wherever the kernel keeps time
+ * with it.
+ */
 TEST(methods_are_reported)
 {
-	char mm[64] = "", cow[128] = "";
+	char mm[64] = "", cow[128] = "", clock[16] = "", source[32] = "";
 	struct stats *a, *s;
 	const char *p;
+	FILE *f;
 
 	counted_workload(_metadata, 3, 0, &a, &s);
 	p = strstr(s->text, "\nmm_copy_probe ");
@@ -474,6 +479,19 @@ TEST(methods_are_reported)
 	       D(a, s, "class.fork.mm_ns"), cow);
 	EXPECT_NE(0, mm[0]);
 	EXPECT_NE(0, cow[0]);
+	p = strstr(s->text, "\nclock ");
+	ASSERT_NE(NULL, p);
+	sscanf(p, "\nclock %15s", clock);
+	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%31s", source));
+	fclose(f);
+	TH_LOG("clock: %s (clocksource %s)", clock, source);
+	if (!strcmp(source, "tsc")) {
+		EXPECT_STREQ("tsc", clock);
+	} else {
+		EXPECT_TRUE(!strcmp(clock, "tsc") || !strcmp(clock, "mono"));
+	}
 	/* The probe it names timed the workload's mm copies. */
 	if (strcmp(mm, "none"))
 		EXPECT_LT(0, D(a, s, "class.fork.mm_ns"));

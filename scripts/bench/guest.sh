@@ -134,8 +134,8 @@ overhead() {
 # costs.  scripts/bench/report adds them up.
 profile() {
 	local r i j m w out
-	local mechs=(none kprobe kprobe-int3 kprobe-opt clock-mono clock-local kretprobe ftrace
-		tracepoint fprobe)
+	local mechs=(none kprobe kprobe-int3 kprobe-opt clock-mono clock-local clock-tsc
+		kretprobe ftrace tracepoint fprobe)
 	local opt=/proc/sys/debug/kprobes-optimization
 	quiet
 	echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
@@ -168,7 +168,8 @@ profile() {
 
 	# Every handler call timed: exact averages, not one call in 64.
 	insmod "$ko" self_sample=0 || exit 1
-	awk '/^# [^ ]+: (ftrace callback|kprobe)$/ { sub(":", "", $2); print "attach", $2, $3 }' /proc/clonestat
+	awk '/^# [^ ]+: (ftrace callback|kprobe)$/ { sub(":", "", $2); print "attach", $2, $3 }
+		$1 == "clock" { print "clonestat_clock", $2 }' /proc/clonestat
 	for w in $workloads; do
 		"$bench" "$w" "$((n[$w] / 10 + 1))" > /dev/null || exit 1
 		# The bench resets the counters and saves them itself: no

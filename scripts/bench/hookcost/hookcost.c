@@ -18,8 +18,10 @@
  *               keeps the breakpoint), as on a function ftrace cannot
  *               trace
  *   clock-mono  the kprobe, its handler reading ktime_get_mono_fast_ns(),
- *   clock-local ... or local_clock(): less the kprobe, what the clock
- *               costs (clonestat's handlers read one when timed)
+ *   clock-local ... or local_clock(),
+ *   clock-tsc   ... or the TSC (rdtsc_ordered(), x86): less the kprobe,
+ *               what the clock costs (clonestat's handlers read the
+ *               first or the last, its `clock` counter says which)
  *   kretprobe   a kretprobe: entry and return handlers, 64 bytes of data
  *   ftrace      an ftrace_ops callback reading the first argument, as
  *               clonestat's hooks do (module/hook.c)
@@ -41,11 +43,14 @@
 #include <linux/sched/clock.h>
 #include <linux/timekeeping.h>
 #include <linux/tracepoint.h>
+#ifdef CONFIG_X86_TSC
+#include <asm/tsc.h>
+#endif
 
 static char *mech = "kprobe";
 module_param(mech, charp, 0444);
 MODULE_PARM_DESC(mech,
-		 "kprobe, kprobe-body, clock-mono, clock-local, kretprobe, ftrace, tracepoint or fprobe");
+		 "kprobe, kprobe-body, clock-mono, clock-local, clock-tsc, kretprobe, ftrace, tracepoint or fprobe");
 
 #define HC_SYMBOL	"__set_task_comm"
 #define HC_TP_NAME	"task_rename"
@@ -70,6 +75,14 @@ static int hc_pre_local(struct kprobe *kp, struct pt_regs *regs)
 	WRITE_ONCE(hc_sink, local_clock());
 	return 0;
 }
+
+#ifdef CONFIG_X86_TSC
+static int hc_pre_tsc(struct kprobe *kp, struct pt_regs *regs)
+{
+	WRITE_ONCE(hc_sink, rdtsc_ordered());
+	return 0;
+}
+#endif
 
 static int hc_ret_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -185,6 +198,12 @@ static int __init hookcost_init(void)
 		hc_mech = HC_KPROBE;
 		hc_kp.pre_handler = mech[6] == 'm' ? hc_pre_mono : hc_pre_local;
 		ret = register_kprobe(&hc_kp);
+#ifdef CONFIG_X86_TSC
+	} else if (!strcmp(mech, "clock-tsc")) {
+		hc_mech = HC_KPROBE;
+		hc_kp.pre_handler = hc_pre_tsc;
+		ret = register_kprobe(&hc_kp);
+#endif
 	} else if (!strcmp(mech, "kprobe-body")) {
 		hc_mech = HC_KPROBE;
 		hc_kp.symbol_name = NULL;
