@@ -5,8 +5,12 @@
  *
  *   kernel_clone()              kretprobe: the call, its flags, its result
  *     copy_process()
- *       dup_mmap()              kretprobe: phase "mm" (or copy_page_range()
- *                               per VMA where dup_mmap() is inlined)
+ *       dup_mmap()              phase "mm", from its first step to its last:
+ *         uprobe_start_dup_mmap()  hook: the mm phase starts
+ *         uprobe_end_dup_mmap()    hook: ... and ends (without them, a
+ *                               kretprobe on dup_mmap(), or on
+ *                               copy_page_range() per VMA where
+ *                               dup_mmap() is inlined)
  *       task_newtask            tracepoint: phase "copy" ends
  *     wake_up_new_task(child)
  *       sched_wakeup_new        tracepoint: the fork's own cost ends here
@@ -79,6 +83,7 @@ struct cs_inflight {
 	u64 wake;			/* ... at the child's wakeup, or 0 */
 	u64 phase_copy;			/* copy_process(), mm copy included: ticks */
 	u64 phase_mm;			/* the mm copy: ticks */
+	u64 mm_start;			/* cs_now() at the mm copy's start, or 0 */
 	u64 flags;
 	u64 parent_kib;
 	u64 child_start;
@@ -165,6 +170,7 @@ static void slot_start(struct cs_inflight *s, const struct kernel_clone_args *ar
 	s->wake = 0;
 	s->phase_copy = 0;
 	s->phase_mm = 0;
+	s->mm_start = 0;
 	s->flags = args->flags;
 	s->exit_signal = args->exit_signal;
 	s->class = cs_classify(s->flags, args);
@@ -347,6 +353,49 @@ static int mm_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 
 /*
+ * The mm copy's markers: dup_mmap() calls uprobe_start_dup_mmap() before
+ * its work and uprobe_end_dup_mmap() on every way out, and nothing else
+ * calls them.  Two hooks cost a few tens of instructions each where a
+ * kretprobe costs some 400 (`make profile`), and they are there even
+ * where dup_mmap() is inlined.  Without CONFIG_UPROBES they are empty
+ * inline functions: then a kretprobe does it (mm_symbols).
+ */
+static void mm_start_hook(unsigned long unused)
+{
+	struct cs_inflight *s;
+
+	if (!cs_enter(CS_P_MM_ENTRY))
+		return;
+	s = slot_find();
+	if (s)
+		s->mm_start = cs_now();
+	cs_exit(CS_P_MM_ENTRY);
+}
+
+static void mm_end_hook(unsigned long unused)
+{
+	struct cs_inflight *s;
+	u64 now;
+
+	if (!cs_enter(CS_P_MM_RET))
+		return;
+	s = slot_find();
+	if (s && s->mm_start) {
+		now = cs_now();
+		if (now > s->mm_start)
+			s->phase_mm += now - s->mm_start;
+		s->mm_start = 0;
+	}
+	cs_exit(CS_P_MM_RET);
+}
+
+/* The end first: no start is marked before its end can be. */
+static struct cs_hook mm_marks[] = {
+	CS_HOOK("uprobe_end_dup_mmap", mm_end_hook),
+	CS_HOOK("uprobe_start_dup_mmap", mm_start_hook),
+};
+
+/*
  * The children woken and not yet run, keyed by the child: the parent
  * claims a slot in wake_up_new_task() and publishes the wakeup time with
  * smp_store_release(); the child, in schedule_tail(), finds its slot,
@@ -493,7 +542,7 @@ static struct kretprobe clone_probe = {
 	.data_size	= sizeof(struct cs_clone_data),
 };
 
-/* The first of these that can be probed times the memory-map copy. */
+/* Without markers, the first of these that can be probed times the mm copy. */
 static const char *const mm_symbols[] = { "dup_mmap", "copy_page_range" };
 static struct kretprobe mm_probe = {
 	.entry_handler	= mm_entry,
@@ -501,7 +550,8 @@ static struct kretprobe mm_probe = {
 	.data_size	= sizeof(struct cs_phase_data),
 };
 
-static bool mm_probe_on;
+/* How the mm phase is timed. */
+static enum { CS_MM_OFF, CS_MM_MARKS, CS_MM_KRETPROBE } mm_how;
 static int mm_probe_err;
 
 /* The tracepoints, inner first: the order they are attached in. */
@@ -521,20 +571,51 @@ static void cs_tps_unregister(unsigned int n)
 		cs_tp_unregister(&tps[n].tp, tps[n].probe);
 }
 
+static void mm_marks_unregister(unsigned int n)
+{
+	while (n--)
+		cs_hook_unregister(&mm_marks[n]);
+}
+
+/*
+ * The markers, else a kretprobe: 0 with one of them on (mm_how); -ENOMEM;
+ * or the kretprobe's last error, with the mm phase not timed.
+ */
 static int register_mm_probe(void)
 {
 	unsigned int i;
-	int ret = -ENOENT;
+	int ret = 0;
 
+	for (i = 0; i < ARRAY_SIZE(mm_marks) && !ret; i++)
+		ret = cs_hook_register(&mm_marks[i]);
+	if (!ret) {
+		mm_how = CS_MM_MARKS;
+		return 0;
+	}
+	/* The one that failed is off: the ones before it are on. */
+	mm_marks_unregister(i - 1);
+	if (ret == -ENOMEM)
+		return ret;
 	for (i = 0; i < ARRAY_SIZE(mm_symbols); i++) {
 		memset(&mm_probe.kp, 0, sizeof(mm_probe.kp));
 		mm_probe.kp.symbol_name = mm_symbols[i];
 		mm_probe.maxactive = cs_max_inflight;
 		ret = register_kretprobe(&mm_probe);
+		if (!ret)
+			mm_how = CS_MM_KRETPROBE;
 		if (!ret || ret == -ENOMEM)
 			return ret;
 	}
 	return ret;
+}
+
+static void unregister_mm_probe(void)
+{
+	if (mm_how == CS_MM_MARKS)
+		mm_marks_unregister(ARRAY_SIZE(mm_marks));
+	else if (mm_how == CS_MM_KRETPROBE)
+		unregister_kretprobe(&mm_probe);
+	mm_how = CS_MM_OFF;
 }
 
 int cs_probes_register(void)
@@ -578,8 +659,7 @@ int cs_probes_register(void)
 		ret = mm_probe_err;
 		goto out_unregister_tps;
 	}
-	mm_probe_on = !mm_probe_err;
-	if (!mm_probe_on)
+	if (mm_probe_err)
 		pr_warn("no memory-map copy probe (error %d): mm phase not measured\n",
 			mm_probe_err);
 
@@ -598,8 +678,7 @@ int cs_probes_register(void)
 	return 0;
 
 out_unregister_mm:
-	if (mm_probe_on)
-		unregister_kretprobe(&mm_probe);
+	unregister_mm_probe();
 out_unregister_tps:
 	cs_tps_unregister(ARRAY_SIZE(tps));
 out_sync:
@@ -617,8 +696,7 @@ void cs_probes_unregister(void)
 {
 	/* Outer probe first: no new creation starts being followed. */
 	unregister_kretprobe(&clone_probe);
-	if (mm_probe_on)
-		unregister_kretprobe(&mm_probe);
+	unregister_mm_probe();
 	cs_tps_unregister(ARRAY_SIZE(tps));
 	/* unregister_kretprobe() waited for its handlers; this, for the rest. */
 	tracepoint_synchronize_unregister();
@@ -633,7 +711,7 @@ size_t cs_probes_memory(void)
 	size_t n = (size_t)cs_max_inflight * (sizeof(*inflight) + sizeof(*children));
 
 	n += cs_rp_bytes(&clone_probe);
-	if (mm_probe_on)
+	if (mm_how == CS_MM_KRETPROBE)
 		n += cs_rp_bytes(&mm_probe);
 	return n;
 }
@@ -645,16 +723,27 @@ void cs_probes_show(struct seq_file *m)
 	seq_puts(m, "# probe              role         missed\n");
 	seq_printf(m, "%-20s %-12s %6d\n", clone_symbol, "clone",
 		   READ_ONCE(clone_probe.nmissed));
-	if (mm_probe_on)
+	/* Tracepoints and hooks miss nothing. */
+	switch (mm_how) {
+	case CS_MM_MARKS:
+		for (i = ARRAY_SIZE(mm_marks); i--; )
+			seq_printf(m, "%-20s %-12s %6s\n", mm_marks[i].kp.symbol_name,
+				   "phase_mm", "-");
+		break;
+	case CS_MM_KRETPROBE:
 		seq_printf(m, "%-20s %-12s %6d\n", mm_probe.kp.symbol_name,
 			   "phase_mm", READ_ONCE(mm_probe.nmissed));
-	else
+		break;
+	default:
 		seq_printf(m, "# no memory-map copy probe: error %d on %s\n",
 			   mm_probe_err, mm_symbols[ARRAY_SIZE(mm_symbols) - 1]);
-	/* Tracepoints and kprobes miss nothing. */
+	}
 	for (i = ARRAY_SIZE(tps); i--; )
 		seq_printf(m, "%-20s %-12s %6s\n", tps[i].name, tps[i].role, "-");
 	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.kp.symbol_name, "first_run", "-");
+	if (mm_how == CS_MM_MARKS)
+		for (i = ARRAY_SIZE(mm_marks); i--; )
+			cs_hook_show(m, &mm_marks[i]);
 	cs_hook_show(m, &first_run_probe);
 }
 
@@ -662,7 +751,12 @@ void cs_probes_counters(struct seq_file *m)
 {
 	seq_printf(m, "missed.kernel_clone %d\n", READ_ONCE(clone_probe.nmissed));
 	seq_printf(m, "missed.mm_copy %d\n",
-		   mm_probe_on ? READ_ONCE(mm_probe.nmissed) : 0);
-	seq_printf(m, "mm_copy_probe %s\n",
-		   mm_probe_on ? mm_probe.kp.symbol_name : "none");
+		   mm_how == CS_MM_KRETPROBE ? READ_ONCE(mm_probe.nmissed) : 0);
+	/* The function timed, or its markers as cow.method names its own. */
+	if (mm_how == CS_MM_MARKS)
+		seq_printf(m, "mm_copy_probe %s+%s\n", mm_marks[1].kp.symbol_name,
+			   mm_marks[0].kp.symbol_name);
+	else
+		seq_printf(m, "mm_copy_probe %s\n",
+			   mm_how == CS_MM_KRETPROBE ? mm_probe.kp.symbol_name : "none");
 }

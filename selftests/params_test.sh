@@ -398,8 +398,8 @@ declare -A desc=(
 # The support table's row for the running kernel against what
 # /proc/clonestat says, and each hook where it says it is.
 case_table() {
-	local rel sym want got m n
-	local -a marks expect
+	local rel sym want got m n re
+	local -a marks mm_marks expect
 	rel=$(uname -r)
 	table_row "$rel" || { fail "README.md's support table has no row for $rel"; return; }
 	say "README's row for $rel: mm phase $T_MM; COW method $T_COW; hooks: $T_HOOKS"
@@ -408,12 +408,20 @@ case_table() {
 	snap A
 	cv A mm_copy_probe; is "mm_copy_probe" "$REPLY" "$T_MM"
 	cv A cow.method; is "cow.method" "$REPLY" "$T_COW"
-	[[ ${A_sec[probes]-} =~ $'\n'"$T_MM"\ +phase_mm\ +[0-9]+$'\n' ]] &&
-		say "section probes: $T_MM times phase_mm" ||
-		fail "section probes has no '$T_MM phase_mm' line"
-	# The hooks: schedule_tail, exit_mmap, and the COW method's markers.
+	# The mm phase: two markers (hooks, which miss nothing: "-"), or a
+	# kretprobe with its count of misses.
+	IFS=+ read -ra mm_marks <<<"$T_MM"
+	[ ${#mm_marks[@]} -gt 1 ] && re='-' || re='[0-9]+'
+	for m in "${mm_marks[@]}"; do
+		[[ ${A_sec[probes]-} =~ $'\n'"$m"\ +phase_mm\ +$re$'\n' ]] &&
+			say "section probes: $m times phase_mm" ||
+			fail "section probes has no '$m phase_mm $re' line"
+	done
+	# The hooks: schedule_tail, exit_mmap, the mm phase's markers and
+	# the COW method's.
 	IFS=+ read -ra marks <<<"$T_COW"
 	expect=(schedule_tail exit_mmap)
+	[ ${#mm_marks[@]} -gt 1 ] && expect+=("${mm_marks[@]}")
 	for m in "${marks[@]}"; do
 		[ "$m" = do_wp_page ] || expect+=("$m")
 	done
@@ -441,8 +449,18 @@ case_table() {
 		kretprobe_listed do_wp_page && fail "do_wp_page probed, with method $T_COW" ||
 			say "do_wp_page: not probed"
 	fi
-	# The mm phase's probe fires once per fork (dup_mmap), or once per
-	# VMA (copy_page_range): this shell's fork of the workload and its 10.
+	for sym in dup_mmap copy_page_range; do
+		if [[ $T_MM == "$sym" ]]; then
+			kretprobe_listed "$sym" && say "$sym: a kretprobe in the kprobes list" ||
+				fail "$sym: no kretprobe listed, with mm phase $T_MM"
+		else
+			kretprobe_listed "$sym" && fail "$sym kretprobed, with mm phase $T_MM" ||
+				say "$sym: not probed"
+		fi
+	done
+	# The mm phase's start fires once per fork (dup_mmap or its marker),
+	# or once per VMA (copy_page_range): this shell's fork of the
+	# workload and its 10.
 	ctl "filter comm clone_workload" || return
 	snap A
 	run_wl -f 10 || return
@@ -451,8 +469,8 @@ case_table() {
 	dv A B missed.mm_copy; is "missed.mm_copy" "$REPLY" 0
 	dv A B class.fork.mm_ns; at_least "class.fork.mm_ns of those 10 forks" "$REPLY" 1
 	dv A B self.mm_copy.entry.hits
-	if [ "$T_MM" = dup_mmap ]; then
-		is "dup_mmap probe hits (11 forks: the shell's and the workload's 10)" "$REPLY" 11
+	if [ "$T_MM" != copy_page_range ]; then
+		is "$T_MM hits (11 forks: the shell's and the workload's 10)" "$REPLY" 11
 	else
 		at_least "$T_MM probe hits (once per VMA of 11 forks)" "$REPLY" 11
 	fi
