@@ -278,7 +278,7 @@ extern unsigned long cs_sample_mask;
  * run with preemption disabled, so the CPU cannot change in between.
  * One call in 2^self_sample of each handler is timed (cs_sample_mask).
  */
-static inline bool cs_enter(enum cs_probe_id id)
+static __always_inline bool cs_enter(enum cs_probe_id id)
 {
 	unsigned long hits;
 
@@ -297,7 +297,7 @@ static inline bool cs_enter(enum cs_probe_id id)
 	return true;
 }
 
-static inline void cs_exit(enum cs_probe_id id)
+static __always_inline void cs_exit(enum cs_probe_id id)
 {
 	u64 start = this_cpu_read(cs_cpu->sample_start);
 

@@ -85,9 +85,36 @@ unsigned int cs_worst_slots = 16;
 /*
  * The current process's row in this CPU's table, made if missing (a full
  * window evicts the least active row), with its seqcount open for
- * writing: close it with cs_task_end().
+ * writing: close it with cs_task_end().  The row of this CPU's latest
+ * event is tried first, inline: a burst of faults hits it.
  */
-static struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
+static noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name);
+
+/*
+ * The name as of the latest creation (exec changes it), or as the row was
+ * made.  The leader may rename itself meanwhile: a torn name at worst.
+ */
+static __always_inline void cs_task_name(struct cs_task *t, const struct task_struct *leader)
+{
+	memcpy(t->comm, leader->comm, sizeof(t->comm));
+	t->comm[sizeof(t->comm) - 1] = '\0';
+}
+
+static __always_inline struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
+{
+	struct task_struct *leader = current->group_leader;
+	struct cs_task *t = &c->tasks[c->last_task];
+
+	if (t->gen != c->gen || t->tgid != task_tgid_nr(current) ||
+	    t->start != leader->start_time)
+		return cs_task_find(c, name);
+	raw_write_seqcount_begin(&t->seq);
+	if (name)
+		cs_task_name(t, leader);
+	return t;
+}
+
+static noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 {
 	struct task_struct *leader = current->group_leader;
 	pid_t tgid = task_tgid_nr(current);
@@ -96,12 +123,6 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
 	u32 victim_events = U32_MAX;
 	struct cs_task *t;
 
-	/* The row of this CPU's latest event: a burst of faults hits it. */
-	t = &c->tasks[c->last_task & (cs_task_slots - 1)];
-	if (t->gen == c->gen && t->tgid == tgid && t->start == start) {
-		raw_write_seqcount_begin(&t->seq);
-		goto out_comm;
-	}
 	h = hash_32(tgid, 32);
 	for (i = 0; i < CS_TASK_WINDOW; i++) {
 		unsigned int idx = (h + i) & (cs_task_slots - 1);
@@ -141,15 +162,8 @@ static struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
 	t->cow_copies = 0;
 	t->cow_reuses = 0;
 out_comm:
-	/*
-	 * The name as of the latest creation (exec changes it), or as the
-	 * row was made.  The leader may rename itself meanwhile: a torn name
-	 * at worst.
-	 */
-	if (name) {
-		memcpy(t->comm, leader->comm, sizeof(t->comm));
-		t->comm[sizeof(t->comm) - 1] = '\0';
-	}
+	if (name)
+		cs_task_name(t, leader);
 	return t;
 }
 
