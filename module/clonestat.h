@@ -13,6 +13,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seqlock.h>
+#include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/types.h>
 
@@ -207,12 +208,49 @@ struct cs_record {
 	bool untimed;		/* no latency: made by copy_process() alone */
 };
 
+/*
+ * The current process's row in this CPU's table, made if missing (a full
+ * window evicts the least active row), with its seqcount open for
+ * writing: close it with cs_task_end().  The row of this CPU's latest
+ * event is tried first, inline: a burst of faults hits it; the window
+ * search is cs_task_find() (stats.c).
+ */
+struct cs_task *cs_task_find(struct cs_cpu *c, bool name);
+
+/*
+ * The name as of the latest creation (exec changes it), or as the row was
+ * made.  The leader may rename itself meanwhile: a torn name at worst.
+ */
+static __always_inline void cs_task_name(struct cs_task *t, const struct task_struct *leader)
+{
+	memcpy(t->comm, leader->comm, sizeof(t->comm));
+	t->comm[sizeof(t->comm) - 1] = '\0';
+}
+
+static __always_inline struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
+{
+	struct task_struct *leader = current->group_leader;
+	struct cs_task *t = &c->tasks[c->last_task];
+
+	if (t->gen != c->gen || t->tgid != task_tgid_nr(current) ||
+	    t->start != leader->start_time)
+		return cs_task_find(c, name);
+	raw_write_seqcount_begin(&t->seq);
+	if (name)
+		cs_task_name(t, leader);
+	return t;
+}
+
+static __always_inline void cs_task_end(struct cs_task *t)
+{
+	raw_write_seqcount_end(&t->seq);
+}
+
 /* stats.c: the per-CPU buffers. */
 int cs_buffers_alloc(void);
 void cs_buffers_free(void);
 void cs_record(const struct cs_record *r);
 void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed);
-void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, bool timed);
 void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies);
 void cs_cpu_reset(struct cs_cpu *c, unsigned int gen);
 size_t cs_buffers_per_cpu(void);

@@ -50,6 +50,7 @@
 
 #include "clonestat.h"
 #include "hook.h"
+#include "trace.h"
 
 #define CS_BILL_WINDOW	16
 
@@ -85,6 +86,25 @@ static unsigned int bill_mask;
  * that is no one's parent (or child) skips the window scan at one load.
  */
 static atomic_t *bill_homes, *parent_homes;
+
+/*
+ * Each CPU remembers which bill its latest COW copy went to, by mm: a
+ * burst of copies in one address space finds it without the two window
+ * searches.  bill_epoch moves on at every bill opened: a cached answer,
+ * even "no bill", holds only while it has not moved, since a new bill is
+ * the one way for an mm's answer to change but by its bill closing,
+ * which the bill's own generation shows.
+ */
+struct cs_bill_cache {
+	struct mm_struct *mm;		/* NULL: empty */
+	struct cs_bill *bill;		/* NULL: mm had no bill */
+	unsigned int gen;		/* the bill's generation then */
+	unsigned int epoch;		/* bill_epoch then */
+	bool parent;			/* charged as the parent */
+};
+
+static DEFINE_PER_CPU(struct cs_bill_cache, bill_cache);
+static atomic_t bill_epoch;
 
 struct cs_wp_data {
 	struct task_struct *task;
@@ -175,6 +195,9 @@ void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 clas
 		WRITE_ONCE(p->bill, b - bills);
 		WRITE_ONCE(p->gen, READ_ONCE(b->gen));
 	}
+	/* A CPU that sees the new epoch looks again and sees the bill. */
+	smp_wmb();
+	atomic_inc(&bill_epoch);
 }
 
 /*
@@ -184,23 +207,46 @@ void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 clas
  */
 static void bill_charge(struct mm_struct *mm)
 {
+	struct cs_bill_cache *bc = this_cpu_ptr(&bill_cache);
+	unsigned int epoch = atomic_read(&bill_epoch);
 	struct cs_parent *p;
 	struct cs_bill *b;
 
 	if (!bills)
 		return;
+	/* Pairs with the smp_wmb() in cs_cow_bill_open(). */
+	smp_rmb();
+	if (bc->mm == mm && bc->epoch == epoch) {
+		b = bc->bill;
+		if (!b)
+			return;
+		if (READ_ONCE(b->gen) == bc->gen && READ_ONCE(b->mm) &&
+		    (bc->parent ? READ_ONCE(b->parent) : READ_ONCE(b->mm)) == mm) {
+			atomic_long_inc(bc->parent ? &b->parent_copies : &b->child_copies);
+			return;
+		}
+	}
+	bc->mm = mm;
+	bc->epoch = epoch;
 	p = parent_find(mm, false);
 	if (p) {
 		b = &bills[READ_ONCE(p->bill) & bill_mask];
-		if (READ_ONCE(b->gen) == READ_ONCE(p->gen) &&
+		bc->gen = READ_ONCE(p->gen);
+		if (READ_ONCE(b->gen) == bc->gen &&
 		    READ_ONCE(b->parent) == mm && READ_ONCE(b->mm)) {
+			bc->bill = b;
+			bc->parent = true;
 			atomic_long_inc(&b->parent_copies);
 			return;
 		}
 	}
 	b = bill_find(mm, false);
-	if (b)
+	bc->bill = b;
+	bc->parent = false;
+	if (b) {
+		bc->gen = READ_ONCE(b->gen);
 		atomic_long_inc(&b->child_copies);
+	}
 }
 
 /* exit_mmap(struct mm_struct *mm): nobody uses mm any more. */
@@ -231,6 +277,32 @@ static void exit_mmap_hook(unsigned long arg0)
 		smp_store_release(&p->mm, NULL);
 		atomic_dec(&parent_homes[hash_ptr(mm, 32) & bill_mask]);
 	}
+}
+
+/*
+ * A write fault on a private mapping, in the current process: inline in
+ * the markers, one call fewer on every fault.
+ */
+static __always_inline void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, bool timed)
+{
+	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
+	struct cs_task *t;
+
+	trace_cow(outcome, lat, timed);
+	c->cow_count[outcome]++;
+	if (timed) {
+		c->cow_hist[cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
+		c->cow_sum += lat;
+	}
+	if (outcome != CS_COW_COPY && outcome != CS_COW_REUSE)
+		return;
+	t = cs_task_begin(c, false);
+	t->events++;
+	if (outcome == CS_COW_COPY)
+		t->cow_copies++;
+	else
+		t->cow_reuses++;
+	cs_task_end(t);
 }
 
 static bool wp_claim(struct cs_wp_data *d)

@@ -82,39 +82,8 @@ const char *cs_clock_name(void)
 unsigned int cs_task_slots = 256;
 unsigned int cs_worst_slots = 16;
 
-/*
- * The current process's row in this CPU's table, made if missing (a full
- * window evicts the least active row), with its seqcount open for
- * writing: close it with cs_task_end().  The row of this CPU's latest
- * event is tried first, inline: a burst of faults hits it.
- */
-static noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name);
-
-/*
- * The name as of the latest creation (exec changes it), or as the row was
- * made.  The leader may rename itself meanwhile: a torn name at worst.
- */
-static __always_inline void cs_task_name(struct cs_task *t, const struct task_struct *leader)
-{
-	memcpy(t->comm, leader->comm, sizeof(t->comm));
-	t->comm[sizeof(t->comm) - 1] = '\0';
-}
-
-static __always_inline struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
-{
-	struct task_struct *leader = current->group_leader;
-	struct cs_task *t = &c->tasks[c->last_task];
-
-	if (t->gen != c->gen || t->tgid != task_tgid_nr(current) ||
-	    t->start != leader->start_time)
-		return cs_task_find(c, name);
-	raw_write_seqcount_begin(&t->seq);
-	if (name)
-		cs_task_name(t, leader);
-	return t;
-}
-
-static noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
+/* The window search of cs_task_begin() (clonestat.h), and a new row. */
+noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 {
 	struct task_struct *leader = current->group_leader;
 	pid_t tgid = task_tgid_nr(current);
@@ -165,11 +134,6 @@ out_comm:
 	if (name)
 		cs_task_name(t, leader);
 	return t;
-}
-
-static void cs_task_end(struct cs_task *t)
-{
-	raw_write_seqcount_end(&t->seq);
 }
 
 static void cs_task_account(struct cs_cpu *c, const struct cs_record *r)
@@ -306,29 +270,6 @@ void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
 	c->first_run_sum[class] += lat;
 	if (killed)
 		c->first_run_killed++;
-}
-
-/* A write fault on a private mapping, in the current process. */
-void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, bool timed)
-{
-	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
-	struct cs_task *t;
-
-	trace_cow(outcome, lat, timed);
-	c->cow_count[outcome]++;
-	if (timed) {
-		c->cow_hist[cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
-		c->cow_sum += lat;
-	}
-	if (outcome != CS_COW_COPY && outcome != CS_COW_REUSE)
-		return;
-	t = cs_task_begin(c, false);
-	t->events++;
-	if (outcome == CS_COW_COPY)
-		t->cow_copies++;
-	else
-		t->cow_reuses++;
-	cs_task_end(t);
 }
 
 /* A fork's COW bill, closed: pages copied in the child and the parent. */
