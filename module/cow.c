@@ -7,6 +7,8 @@
  *   do_wp_page(vmf)          kretprobe: a write fault on a write-protected
  *                            page; its latency; the outcome, decided below
  *     wp_page_copy(vmf)      hook: the fault copies (5.10, 6.1)
+ *       __vmf_anon_prepare(vmf)  hook: ... where wp_page_copy() is inlined
+ *                            (6.12, 7.2), its first call
  *     wp_page_reuse(vmf)     hook: the fault reuses (6.1, 6.12, 7.2)
  *   do_huge_pmd_wp_page()    kretprobe: huge-page COW, reused or split
  *   exit_mmap(mm)            hook: an address space dies (exit, exec)
@@ -42,6 +44,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hash.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/ptrace.h>
@@ -451,6 +454,21 @@ static void reuse_mark_hook(unsigned long vmf)
 	wp_mark(CS_COW_REUSE, vmf);
 }
 
+/*
+ * __vmf_anon_prepare(vmf): wp_page_copy() calls it first, but so does
+ * every fault that puts a new anonymous page where no page was
+ * (do_anonymous_page(), do_cow_fault(), huge pages): a copy on write is
+ * the one whose pte was present.  hugetlb's own COW is not followed,
+ * here as on kernels with a wp_page_copy() to hook.
+ */
+static void anon_prepare_mark_hook(unsigned long arg)
+{
+	struct vm_fault *vmf = (void *)arg;
+
+	if (pte_present(vmf->orig_pte) && !is_vm_hugetlb_page(vmf->vma))
+		wp_mark(CS_COW_COPY, arg);
+}
+
 /* do_huge_pmd_wp_page(struct vm_fault *vmf) */
 static int thp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -484,7 +502,16 @@ static struct kretprobe wp_probe = {
 	.data_size	= sizeof(struct cs_wp_data),
 };
 
-static struct cs_hook copy_mark = CS_HOOK("wp_page_copy", copy_mark_hook);
+/* The copy marker: the first of these that can be hooked. */
+static const struct cs_copy_mark {
+	const char *symbol;
+	void (*handler)(unsigned long vmf);
+} copy_marks[] = {
+	{ "wp_page_copy", copy_mark_hook },
+	{ "__vmf_anon_prepare", anon_prepare_mark_hook },
+};
+
+static struct cs_hook copy_mark;
 static struct cs_hook reuse_mark = CS_HOOK("wp_page_reuse", reuse_mark_hook);
 
 static struct kretprobe thp_probe = {
@@ -519,6 +546,23 @@ static void cs_marks_unregister(void)
 		cs_hook_unregister(&copy_mark);
 	copy_mark_on = false;
 	reuse_mark_on = false;
+}
+
+/* 0 with a copy marker on; -ENOMEM; or the last candidate's error. */
+static int cs_copy_mark_register(void)
+{
+	unsigned int i;
+	int ret = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(copy_marks); i++) {
+		memset(&copy_mark, 0, sizeof(copy_mark));
+		copy_mark.kp.symbol_name = copy_marks[i].symbol;
+		copy_mark.handler = copy_marks[i].handler;
+		ret = cs_hook_register(&copy_mark);
+		if (!ret || ret == -ENOMEM)
+			return ret;
+	}
+	return ret;
 }
 
 static void cs_bills_free(void)
@@ -574,7 +618,7 @@ int cs_cow_register(void)
 		cs_bills_free();
 	}
 
-	ret = cs_hook_register(&copy_mark);
+	ret = cs_copy_mark_register();
 	if (ret == -ENOMEM)
 		goto out_unregister;
 	copy_mark_on = !ret;
@@ -646,15 +690,25 @@ void cs_cow_unregister(void)
 	wp_slots = NULL;
 }
 
-static const char *cs_cow_method(void)
+/* do_wp_page, if probed, and the markers on, joined by '+'. */
+static void cs_cow_method(struct seq_file *m)
 {
-	if (direct_marks)
-		return "wp_page_copy+wp_page_reuse";
-	if (!wp_on)
-		return "none";
-	if (copy_mark_on && reuse_mark_on)
-		return "do_wp_page+wp_page_copy+wp_page_reuse";
-	return copy_mark_on ? "do_wp_page+wp_page_copy" : "do_wp_page+wp_page_reuse";
+	const char *sep = "";
+
+	if (!wp_on && !direct_marks) {
+		seq_puts(m, "none");
+		return;
+	}
+	if (wp_on) {
+		seq_puts(m, wp_probe.kp.symbol_name);
+		sep = "+";
+	}
+	if (copy_mark_on) {
+		seq_printf(m, "%s%s", sep, copy_mark.kp.symbol_name);
+		sep = "+";
+	}
+	if (reuse_mark_on)
+		seq_printf(m, "%s%s", sep, reuse_mark.kp.symbol_name);
 }
 
 static unsigned int cs_bills_open(void)
@@ -684,7 +738,9 @@ size_t cs_cow_memory(void)
 
 void cs_cow_show(struct seq_file *m)
 {
-	seq_printf(m, "# method %s\n", cs_cow_method());
+	seq_puts(m, "# method ");
+	cs_cow_method(m);
+	seq_putc(m, '\n');
 	if (!cs_cow_enabled)
 		seq_puts(m, "# COW following is off: module parameter cow=0\n");
 	else if (!wp_on && !direct_marks)
@@ -703,7 +759,9 @@ void cs_cow_show(struct seq_file *m)
 
 void cs_cow_counters(struct seq_file *m)
 {
-	seq_printf(m, "cow.method %s\n", cs_cow_method());
+	seq_puts(m, "cow.method ");
+	cs_cow_method(m);
+	seq_putc(m, '\n');
 	seq_printf(m, "cow.bills_open %u\n", cs_bills_open());
 	seq_printf(m, "cow.bills_capacity %u\n", bills ? cs_cow_bills : 0);
 	seq_printf(m, "missed.do_wp_page %d\n", wp_on ? READ_ONCE(wp_probe.nmissed) : 0);

@@ -77,7 +77,8 @@ mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracin
 loaded() { [ -d /sys/module/clonestat ]; }
 # A function clonestat hooks (hook.c) still has an ftrace callback.
 hooks_left() {
-	grep -s -qE '^(schedule_tail|exit_mmap|wp_page_copy|wp_page_reuse) ' "$enabled_functions"
+	grep -s -qE '^(schedule_tail|exit_mmap|wp_page_copy|__vmf_anon_prepare|wp_page_reuse|uprobe_(start|end)_dup_mmap) ' \
+		"$enabled_functions"
 }
 unload() { ! loaded || rmmod clonestat; }
 cleanup() { loaded && rmmod clonestat; }
