@@ -10,6 +10,9 @@
  *   clone_bench thread N   pthread_create() + pthread_join()
  *   clone_bench cow N      the parent has touched 8 MiB; fork(), the
  *                          child writes every page of it, _exit()s
+ *   clone_bench anon N     map 8 MiB, write every page (a new anonymous
+ *                          page each, no COW), unmap: the faults that
+ *                          6.12's and 7.2's copy marker sees and passes
  *   clone_bench procs N    N processes that each fork once (N rows in the
  *                          per-task table)
  *   clone_bench read N     read /proc/clonestat whole, N times
@@ -125,6 +128,20 @@ static void one_cow(void)
 	reap(pid);
 }
 
+static void one_anon(void)
+{
+	char *buf = mmap(NULL, COW_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long i;
+
+	if (buf == MAP_FAILED)
+		err(1, "mmap");
+	madvise(buf, COW_BYTES, MADV_NOHUGEPAGE);
+	for (i = 0; i < COW_BYTES; i += page)
+		buf[i] = 1;
+	munmap(buf, COW_BYTES);
+}
+
 static char read_buf[1 << 20];
 
 /* Write word to /proc/clonestat. */
@@ -194,7 +211,7 @@ int main(int argc, char **argv)
 	long n, i;
 
 	if (argc != 3 || (n = atol(argv[2])) <= 0)
-		errx(2, "usage: clone_bench fork|vfork|thread|cow|procs|read|rename N");
+		errx(2, "usage: clone_bench fork|vfork|thread|cow|anon|procs|read|rename N");
 	page = sysconf(_SC_PAGESIZE);
 	if (!strcmp(argv[1], "fork")) {
 		op = one_fork;
@@ -204,6 +221,8 @@ int main(int argc, char **argv)
 		op = one_thread;
 	} else if (!strcmp(argv[1], "read")) {
 		op = one_read;
+	} else if (!strcmp(argv[1], "anon")) {
+		op = one_anon;
 	} else if (!strcmp(argv[1], "rename")) {
 		op = one_rename;
 	} else if (!strcmp(argv[1], "cow")) {
