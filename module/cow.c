@@ -96,7 +96,8 @@ static atomic_t *bill_homes, *parent_homes;
  * searches.  bill_epoch moves on at every bill opened: a cached answer,
  * even "no bill", holds only while it has not moved, since a new bill is
  * the one way for an mm's answer to change but by its bill closing,
- * which the bill's own generation shows.
+ * which the bill's own generation shows.  The price: one atomic
+ * increment a fork on a line all CPUs read.
  */
 struct cs_bill_cache {
 	struct mm_struct *mm;		/* NULL: empty */

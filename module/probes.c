@@ -196,10 +196,10 @@ static void slot_finish(const struct cs_inflight *s, int result)
 	};
 
 	/*
-	 * The cost ends at the child's wakeup; a failed call's at its return.
-	 * The clock is monotonic across CPUs; the clamps are for safety.
+	 * The cost ends at the child's wakeup; a failed call's at its return,
+	 * and the clock is read here only then, or for the vfork wait.  The
+	 * clock is monotonic across CPUs; the clamps are for safety.
 	 */
-	/* The clock is read only where the return is a time that counts. */
 	if (!s->wake || s->flags & CLONE_VFORK)
 		now = cs_now();
 	end = s->wake ? s->wake : now;
