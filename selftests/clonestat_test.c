@@ -997,7 +997,7 @@ TEST(worst_list_names_the_slowest)
 {
 	const size_t big = 256 << 20;
 	struct worst_entry w[256];
-	int status, cpu, n, k, slots = 0, ours = 0, at = -1;
+	int status, cpu, n, k, fd, slots = 0, ours = 0, at = -1;
 	cpu_set_t cpus;
 	struct stats *s;
 	char *p;
@@ -1019,6 +1019,16 @@ TEST(worst_list_names_the_slowest)
 	ASSERT_NE(MAP_FAILED, p);
 	madvise(p, big, MADV_NOHUGEPAGE);
 	memset(p, 1, big);
+	/*
+	 * The list shows the slowest creations of every CPU since the last
+	 * reset: sixteen slower ones since the load (five forks of a 256 MiB
+	 * parent in fork_cost_grows_with_parent_size alone) keep this one's
+	 * out.  Seen once on the debug kernel.
+	 */
+	fd = open(PROC_PATH, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(5, write(fd, "reset", 5));
+	close(fd);
 	pid = fork();
 	if (pid == 0)
 		_exit(0);
