@@ -338,16 +338,22 @@ static int mm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
+/* The mm copy that began at start (cs_now()) ends now: its ticks to phase_mm. */
+static void mm_phase_add(struct cs_inflight *s, u64 start)
+{
+	u64 now = cs_now();
+
+	if (now > start)
+		s->phase_mm += now - start;
+}
+
 static int mm_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct cs_phase_data *d = (void *)ri->data;
-	u64 now;
 
 	if (!d->slot || !cs_enter(CS_P_MM_RET))
 		return 0;
-	now = cs_now();
-	if (now > d->start)
-		d->slot->phase_mm += now - d->start;
+	mm_phase_add(d->slot, d->start);
 	cs_exit(CS_P_MM_RET);
 	return 0;
 }
@@ -375,15 +381,12 @@ static void mm_start_hook(unsigned long unused)
 static void mm_end_hook(unsigned long unused)
 {
 	struct cs_inflight *s;
-	u64 now;
 
 	if (!cs_enter(CS_P_MM_RET))
 		return;
 	s = slot_find();
 	if (s && s->mm_start) {
-		now = cs_now();
-		if (now > s->mm_start)
-			s->phase_mm += now - s->mm_start;
+		mm_phase_add(s, s->mm_start);
 		s->mm_start = 0;
 	}
 	cs_exit(CS_P_MM_RET);
