@@ -6,6 +6,8 @@
 #ifndef _CLONESTAT_H
 #define _CLONESTAT_H
 
+#include <linux/errno.h>
+#include <linux/hash.h>
 #include <linux/jump_label.h>
 #include <linux/kprobes.h>
 #include <linux/math64.h>
@@ -13,6 +15,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/seqlock.h>
+#include <linux/signal.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/types.h>
@@ -84,9 +87,9 @@ enum cs_cow_outcome {
 
 #define CS_NR_BUCKETS		48	/* log2 buckets: [2^(i-1), 2^i) */
 #define CS_NR_SIZES		40	/* log2 buckets of the parent's mapped KiB */
-#define CS_NR_ERRNO		134	/* errnos counted by name; above: errno 0 */
+#define CS_NR_ERRNO		(EHWPOISON + 1)	/* errnos counted by name; above: errno 0 */
 #define CS_NR_FLAGS		64
-#define CS_NR_SIGNALS		65	/* exit signals 0.._NSIG */
+#define CS_NR_SIGNALS		(_NSIG + 1)	/* exit signals 0.._NSIG */
 
 /* A process, as the per-task table keys it: tgid and its start time. */
 struct cs_task {
@@ -401,6 +404,75 @@ static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
 	unsigned int b = v ? fls64(v) : 0;
 
 	return b < nr ? b : nr - 1;
+}
+
+/*
+ * The shared tables of probe context (creations and children in flight,
+ * COW bills, faults in flight) are open-addressed: an entry lives in the
+ * window of CS_WINDOW entries that starts at its key's hash, in a table
+ * of a power of two entries (mask: the size less one).  The key is a
+ * pointer member, NULL in a free entry.  A handler claims a free entry by
+ * setting its key with cmpxchg(), owns it until it stores NULL back with
+ * release semantics, and finds it again by its key.  A full window is a
+ * drop, counted by the caller.  The per-CPU task table has windows of
+ * CS_TASK_WINDOW rows (stats.c).
+ */
+#define CS_WINDOW	16
+#define CS_TASK_WINDOW	8
+
+static __always_inline unsigned int cs_hash(const void *key)
+{
+	return hash_ptr(key, 32);
+}
+
+/* The index of the i-th entry of the window at hash h. */
+static __always_inline unsigned int cs_window_idx(unsigned int h, unsigned int i,
+						  unsigned int mask)
+{
+	return (h + i) & mask;
+}
+
+/* The key of entry idx of a table of entries of size bytes, key at off. */
+static __always_inline void **cs_window_key(void *table, size_t size, size_t off,
+					    unsigned int idx)
+{
+	return (void **)((char *)table + idx * size + off);
+}
+
+/* The entry whose key is key, or NULL. */
+static __always_inline void *cs_window_lookup(void *table, size_t size, size_t off,
+					      unsigned int mask, unsigned int h,
+					      const void *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < CS_WINDOW; i++) {
+		unsigned int idx = cs_window_idx(h, i, mask);
+
+		if (READ_ONCE(*cs_window_key(table, size, off, idx)) == key)
+			return (char *)table + idx * size;
+	}
+	return NULL;
+}
+
+/*
+ * A free entry, its key now key; NULL for a full window.  Acquire: the
+ * claimer's later accesses to the entry are ordered after it won it
+ * (pairs with the release that freed it).
+ */
+static __always_inline void *cs_window_claim(void *table, size_t size, size_t off,
+					     unsigned int mask, unsigned int h, void *key)
+{
+	unsigned int i;
+
+	for (i = 0; i < CS_WINDOW; i++) {
+		unsigned int idx = cs_window_idx(h, i, mask);
+		void **k = cs_window_key(table, size, off, idx);
+
+		if (!READ_ONCE(*k) && !cmpxchg_acquire(k, NULL, key))
+			return (char *)table + idx * size;
+	}
+	return NULL;
 }
 
 /* tp.c: the kernel's tracepoints, attached by name. */

@@ -43,7 +43,6 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hash.h>
 #include <linux/hugetlb_inline.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
@@ -54,8 +53,6 @@
 #include "clonestat.h"
 #include "hook.h"
 #include "trace.h"
-
-#define CS_BILL_WINDOW	16
 
 unsigned int cs_cow_bills = 8192;
 module_param_named(cow_bills, cs_cow_bills, uint, 0444);
@@ -120,9 +117,8 @@ struct cs_wp_data {
 
 /*
  * do_wp_page() calls in flight (max_inflight slots), each found from its
- * task's hash in a window of CS_WP_WINDOW, like the creations in flight.
+ * task's hash in a window of CS_WINDOW, like the creations in flight.
  */
-#define CS_WP_WINDOW	16
 static struct cs_wp_data **wp_slots;
 static unsigned int wp_mask;
 
@@ -135,46 +131,51 @@ static bool wp_on, copy_mark_on, reuse_mark_on, thp_on, exit_on;
 static bool direct_marks;	/* both markers, no do_wp_page() probe */
 static int wp_err;
 
-static struct cs_bill *bill_find(struct mm_struct *mm, bool claim)
+static struct cs_bill *bill_find(struct mm_struct *mm)
 {
-	unsigned int h = hash_ptr(mm, 32), i;
+	unsigned int h = cs_hash(mm);
 
-	if (!claim && !atomic_read(&bill_homes[h & bill_mask]))
+	if (!atomic_read(&bill_homes[h & bill_mask]))
 		return NULL;
-	for (i = 0; i < CS_BILL_WINDOW; i++) {
-		struct cs_bill *b = &bills[(h + i) & bill_mask];
-
-		if (claim ? !READ_ONCE(b->mm) && !cmpxchg_acquire(&b->mm, NULL, mm)
-			  : READ_ONCE(b->mm) == mm) {
-			if (claim)
-				atomic_inc(&bill_homes[h & bill_mask]);
-			return b;
-		}
-	}
-	return NULL;
+	return cs_window_lookup(bills, sizeof(*bills),
+				offsetof(struct cs_bill, mm), bill_mask, h, mm);
 }
 
-static struct cs_parent *parent_find(struct mm_struct *mm, bool claim)
+static struct cs_bill *bill_claim(struct mm_struct *mm)
 {
-	unsigned int h = hash_ptr(mm, 32), i;
-	struct cs_parent *free = NULL;
+	unsigned int h = cs_hash(mm);
+	struct cs_bill *b;
 
-	if (!claim && !atomic_read(&parent_homes[h & bill_mask]))
+	b = cs_window_claim(bills, sizeof(*bills), offsetof(struct cs_bill, mm),
+			    bill_mask, h, mm);
+	if (b)
+		atomic_inc(&bill_homes[h & bill_mask]);
+	return b;
+}
+
+static struct cs_parent *parent_find(struct mm_struct *mm)
+{
+	unsigned int h = cs_hash(mm);
+
+	if (!atomic_read(&parent_homes[h & bill_mask]))
 		return NULL;
-	for (i = 0; i < CS_BILL_WINDOW; i++) {
-		struct cs_parent *p = &parents[(h + i) & bill_mask];
-		struct mm_struct *key = READ_ONCE(p->mm);
+	return cs_window_lookup(parents, sizeof(*parents),
+				offsetof(struct cs_parent, mm), bill_mask, h, mm);
+}
 
-		if (key == mm)
-			return p;
-		if (!key && !free)
-			free = p;
-	}
-	if (claim && free && !cmpxchg_acquire(&free->mm, NULL, mm)) {
+/* mm's entry as a parent: the one it has, or a new one. */
+static struct cs_parent *parent_claim(struct mm_struct *mm)
+{
+	unsigned int h = cs_hash(mm);
+	struct cs_parent *p = parent_find(mm);
+
+	if (p)
+		return p;
+	p = cs_window_claim(parents, sizeof(*parents),
+			    offsetof(struct cs_parent, mm), bill_mask, h, mm);
+	if (p)
 		atomic_inc(&parent_homes[h & bill_mask]);
-		return free;
-	}
-	return NULL;
+	return p;
 }
 
 /* Called from the wakeup probe, with the child not yet run. */
@@ -185,7 +186,7 @@ void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 clas
 
 	if (!bills)
 		return;
-	b = bill_find(child, true);
+	b = bill_claim(child);
 	if (!b) {
 		this_cpu_inc(cs_cpu->drops[CS_DROP_BILL]);
 		return;
@@ -194,7 +195,7 @@ void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 clas
 	b->class = class;
 	atomic_long_set(&b->child_copies, 0);
 	atomic_long_set(&b->parent_copies, 0);
-	p = parent_find(parent, true);
+	p = parent_claim(parent);
 	if (p) {
 		WRITE_ONCE(p->bill, b - bills);
 		WRITE_ONCE(p->gen, READ_ONCE(b->gen));
@@ -232,7 +233,7 @@ static void bill_charge(struct mm_struct *mm)
 	}
 	bc->mm = mm;
 	bc->epoch = epoch;
-	p = parent_find(mm, false);
+	p = parent_find(mm);
 	if (p) {
 		b = &bills[READ_ONCE(p->bill) & bill_mask];
 		bc->gen = READ_ONCE(p->gen);
@@ -244,7 +245,7 @@ static void bill_charge(struct mm_struct *mm)
 			return;
 		}
 	}
-	b = bill_find(mm, false);
+	b = bill_find(mm);
 	bc->bill = b;
 	bc->parent = false;
 	if (b) {
@@ -262,7 +263,7 @@ static void exit_mmap_hook(unsigned long arg0)
 
 	if (!bills)
 		return;
-	b = bill_find(mm, false);
+	b = bill_find(mm);
 	if (b) {
 		/* Recorded only outside another handler; freed anyway. */
 		if (cs_enter(CS_P_EXIT_MMAP)) {
@@ -273,13 +274,13 @@ static void exit_mmap_hook(unsigned long arg0)
 		WRITE_ONCE(b->gen, b->gen + 1);
 		/* The new generation is seen before the bill can be claimed again. */
 		smp_store_release(&b->mm, NULL);
-		atomic_dec(&bill_homes[hash_ptr(mm, 32) & bill_mask]);
+		atomic_dec(&bill_homes[cs_hash(mm) & bill_mask]);
 	}
-	p = parent_find(mm, false);
+	p = parent_find(mm);
 	if (p) {
 		/* Our reads of the entry complete before it can be claimed again. */
 		smp_store_release(&p->mm, NULL);
-		atomic_dec(&parent_homes[hash_ptr(mm, 32) & bill_mask]);
+		atomic_dec(&parent_homes[cs_hash(mm) & bill_mask]);
 	}
 }
 
@@ -311,10 +312,10 @@ static __always_inline void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, 
 
 static bool wp_claim(struct cs_wp_data *d)
 {
-	unsigned int h = hash_ptr(current, 32), i;
+	unsigned int h = cs_hash(current), i;
 
-	for (i = 0; i < CS_WP_WINDOW; i++) {
-		unsigned int k = (h + i) & wp_mask;
+	for (i = 0; i < CS_WINDOW; i++) {
+		unsigned int k = cs_window_idx(h, i, wp_mask);
 
 		/* Orders d's fields before a marker can find it. */
 		if (!READ_ONCE(wp_slots[k]) && !cmpxchg_release(&wp_slots[k], NULL, d)) {
@@ -328,10 +329,10 @@ static bool wp_claim(struct cs_wp_data *d)
 /* The do_wp_page() that current is in, if followed. */
 static struct cs_wp_data *wp_find(void)
 {
-	unsigned int h = hash_ptr(current, 32), i;
+	unsigned int h = cs_hash(current), i;
 
-	for (i = 0; i < CS_WP_WINDOW; i++) {
-		struct cs_wp_data *d = READ_ONCE(wp_slots[(h + i) & wp_mask]);
+	for (i = 0; i < CS_WINDOW; i++) {
+		struct cs_wp_data *d = READ_ONCE(wp_slots[cs_window_idx(h, i, wp_mask)]);
 
 		if (d && READ_ONCE(d->task) == current)
 			return d;

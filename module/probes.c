@@ -44,7 +44,6 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hash.h>
 #include <linux/sched/signal.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
@@ -57,8 +56,6 @@
 #include "clonestat.h"
 #include "compat.h"
 #include "hook.h"
-
-#define CS_WINDOW	16
 
 /* Flags that create a namespace; bit 37 is 7.2's CLONE_EMPTY_MNTNS. */
 #define CS_NEW_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
@@ -110,29 +107,16 @@ struct cs_phase_data {
 
 static inline struct cs_inflight *slot_find(void)
 {
-	unsigned int h = hash_ptr(current, 32), i;
-
-	for (i = 0; i < CS_WINDOW; i++) {
-		struct cs_inflight *s = &inflight[(h + i) & inflight_mask];
-
-		if (READ_ONCE(s->owner) == current)
-			return s;
-	}
-	return NULL;
+	return cs_window_lookup(inflight, sizeof(*inflight),
+				offsetof(struct cs_inflight, owner), inflight_mask,
+				cs_hash(current), current);
 }
 
 static inline struct cs_inflight *slot_claim(void)
 {
-	unsigned int h = hash_ptr(current, 32), i;
-
-	for (i = 0; i < CS_WINDOW; i++) {
-		struct cs_inflight *s = &inflight[(h + i) & inflight_mask];
-
-		/* Orders our later writes to the slot after winning it. */
-		if (!READ_ONCE(s->owner) && !cmpxchg_acquire(&s->owner, NULL, current))
-			return s;
-	}
-	return NULL;
+	return cs_window_claim(inflight, sizeof(*inflight),
+			       offsetof(struct cs_inflight, owner), inflight_mask,
+			       cs_hash(current), current);
 }
 
 static inline void slot_release(struct cs_inflight *s)
@@ -415,18 +399,18 @@ struct cs_child {
 
 static struct cs_child *children;
 
-static inline struct cs_child *child_find(struct task_struct *p, bool claim)
+static inline struct cs_child *child_find(struct task_struct *p)
 {
-	unsigned int h = hash_ptr(p, 32), i;
+	return cs_window_lookup(children, sizeof(*children),
+				offsetof(struct cs_child, task), inflight_mask,
+				cs_hash(p), p);
+}
 
-	for (i = 0; i < CS_WINDOW; i++) {
-		struct cs_child *c = &children[(h + i) & inflight_mask];
-
-		if (claim ? !READ_ONCE(c->task) && !cmpxchg_acquire(&c->task, NULL, p)
-			  : READ_ONCE(c->task) == p)
-			return c;
-	}
-	return NULL;
+static inline struct cs_child *child_claim(struct task_struct *p)
+{
+	return cs_window_claim(children, sizeof(*children),
+			       offsetof(struct cs_child, task), inflight_mask,
+			       cs_hash(p), p);
 }
 
 /*
@@ -484,7 +468,7 @@ static void wakeup_new_record(struct task_struct *p)
 		cs_exit(CS_P_WAKE);
 		return;
 	}
-	c = child_find(p, true);
+	c = child_claim(p);
 	if (c) {
 		c->waker_cpu = smp_processor_id();
 		c->filter_seq = seq;
@@ -513,7 +497,7 @@ static void wakeup_new_probe(void *data, struct task_struct *p)
  */
 static void first_run_hook(unsigned long prev)
 {
-	struct cs_child *c = child_find(current, false);
+	struct cs_child *c = child_find(current);
 	u64 wake, now;
 
 	if (!c)

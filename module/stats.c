@@ -51,8 +51,6 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-#define CS_TASK_WINDOW	8
-
 struct cs_cpu __percpu *cs_cpu;
 
 DEFINE_STATIC_KEY_FALSE(cs_clock_tsc);
@@ -88,34 +86,31 @@ noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 	struct task_struct *leader = current->group_leader;
 	pid_t tgid = task_tgid_nr(current);
 	u64 start = leader->start_time;
-	unsigned int h, i, victim = 0;
 	u32 victim_events = U32_MAX;
-	struct cs_task *t;
+	unsigned int h = hash_32(tgid, 32), i;
+	struct cs_task *t, *victim = NULL;
 
-	h = hash_32(tgid, 32);
 	for (i = 0; i < CS_TASK_WINDOW; i++) {
-		unsigned int idx = (h + i) & (cs_task_slots - 1);
-
-		t = &c->tasks[idx];
+		t = &c->tasks[cs_window_idx(h, i, cs_task_slots - 1)];
 		if (t->gen != c->gen) {
 			/* Freed by a reset: the first choice of victim. */
-			victim = idx;
+			victim = t;
 			victim_events = 0;
 			continue;
 		}
 		if (t->tgid == tgid && t->start == start) {
-			c->last_task = idx;
+			c->last_task = t - c->tasks;
 			raw_write_seqcount_begin(&t->seq);
 			goto out_comm;
 		}
-		if (t->events < victim_events) {
-			victim = idx;
+		if (!victim || t->events < victim_events) {
+			victim = t;
 			victim_events = t->events;
 		}
 	}
 
-	t = &c->tasks[victim];
-	c->last_task = victim;
+	t = victim;
+	c->last_task = t - c->tasks;
 	name = true;
 	raw_write_seqcount_begin(&t->seq);
 	if (t->tgid && t->gen == c->gen)
