@@ -593,14 +593,18 @@ static int cs_bills_alloc(void)
 	return 0;
 }
 
+/*
+ * The tables first, then exit_mmap(), which closes bills, then the hooks
+ * that open and charge them.  On -ENOMEM, the ladder below undoes what
+ * is on in the order of cs_cow_unregister(); any other error leaves the
+ * part that failed off and says so.
+ */
 int cs_cow_register(void)
 {
 	int ret;
 
-	if (!cs_cow_enabled) {
-		wp_err = -EPERM;
+	if (!cs_cow_enabled)
 		return 0;
-	}
 	wp_slots = kvcalloc(cs_max_inflight, sizeof(*wp_slots), GFP_KERNEL);
 	if (!wp_slots)
 		return -ENOMEM;
@@ -622,11 +626,11 @@ int cs_cow_register(void)
 
 	ret = cs_copy_mark_register();
 	if (ret == -ENOMEM)
-		goto out_unregister;
+		goto out_exit_mmap;
 	copy_mark_on = !ret;
 	ret = cs_hook_register(&reuse_mark);
 	if (ret == -ENOMEM)
-		goto out_unregister;
+		goto out_marks;
 	reuse_mark_on = !ret;
 	if (copy_mark_on && reuse_mark_on && !cs_cow_latency) {
 		WRITE_ONCE(direct_marks, true);
@@ -634,7 +638,7 @@ int cs_cow_register(void)
 		wp_probe.maxactive = cs_max_inflight;
 		wp_err = register_kretprobe(&wp_probe);
 		if (wp_err == -ENOMEM)
-			goto out_unregister;
+			goto out_marks;
 		wp_on = !wp_err;
 	} else {
 		wp_err = -ENOENT;
@@ -642,23 +646,28 @@ int cs_cow_register(void)
 	if (!wp_on && !direct_marks) {
 		pr_warn("cannot follow COW faults (error %d): no do_wp_page, or neither wp_page_copy nor wp_page_reuse\n",
 			wp_err);
-		/*
-		 * Bills only where copies are seen to charge them: undo
-		 * the markers, exit_mmap() and the tables (nothing else is
-		 * registered yet).
-		 */
+		/* Bills only where copies are seen to charge them. */
 		cs_cow_unregister();
 	}
 	thp_probe.maxactive = cs_max_inflight;
 	ret = register_kretprobe(&thp_probe);
 	if (ret == -ENOMEM)
-		goto out_unregister;
+		goto out_wp;
 	thp_on = !ret;
 	return 0;
 
-out_unregister:
-	cs_cow_unregister();
-	return -ENOMEM;
+out_wp:
+	WRITE_ONCE(direct_marks, false);
+	cs_marks_unregister();
+	if (wp_on)
+		unregister_kretprobe(&wp_probe);
+	wp_on = false;
+out_marks:
+	cs_marks_unregister();
+out_exit_mmap:
+	if (exit_on)
+		cs_hook_unregister(&exit_mmap_probe);
+	exit_on = false;
 out_free_bills:
 	cs_bills_free();
 out_free_slots:
@@ -678,14 +687,14 @@ void cs_cow_unregister(void)
 	 */
 	if (thp_on)
 		unregister_kretprobe(&thp_probe);
+	thp_on = false;
 	WRITE_ONCE(direct_marks, false);
 	cs_marks_unregister();
 	if (wp_on)
 		unregister_kretprobe(&wp_probe);
+	wp_on = false;
 	if (exit_on)
 		cs_hook_unregister(&exit_mmap_probe);
-	wp_on = false;
-	thp_on = false;
 	exit_on = false;
 	cs_bills_free();
 	kvfree(wp_slots);
