@@ -2,11 +2,21 @@
 /*
  * clonestat: what creating tasks costs on this machine.
  *
- * kprobes on kernel_clone() and the points around it follow every fork,
+ * Hooks on kernel_clone() and the points around it follow every fork,
  * vfork, thread and clone: its class and flags, its result, its latency
- * split into phases, the parent's size, the process that asked for it.
- * Per-CPU buffers hold the results (stats.c); /proc/clonestat shows them
- * (proc.c).  Probes: probes.c.  Kernel differences: compat.h.
+ * split into phases, the parent's size, the process that asked for it,
+ * the child's first run, and the COW faults that the fork leaves behind.
+ *
+ *   main.c      parameters, load and unload in order
+ *   probes.c    kernel_clone(), the mm copy, the wakeup, the first run
+ *   cow.c       COW faults, and the bills that tie them to their fork
+ *   hook.c      ftrace hooks (kprobes where ftrace cannot)
+ *   tp.c        the kernel's tracepoints, attached by name
+ *   stats.c     per-CPU buffers and the clock
+ *   proc.c      /proc/clonestat: the buffers summed, merged and shown
+ *   control.c   the words written to /proc/clonestat
+ *   trace.h     clonestat's own trace events
+ *   compat.h    kernel differences (features/: the checks behind them)
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt

@@ -295,11 +295,10 @@ static void newtask_record(struct task_struct *p, u64 clone_flags)
 }
 
 /*
- * Tracepoint probes ran with preemption disabled until tracepoints moved
- * to SRCU (7.2 has it): there they can be preempted, and the handlers
- * need their CPU from cs_enter() to cs_exit() (per-CPU counters, the
- * nesting guard, the RCU-sched filter).  Seen on 7.2 as drops.nested:
- * a preempted task_newtask handler made others on its CPU drop.
+ * Where tracepoints call their probes under SRCU (7.2), a probe can be
+ * preempted; the handlers need their CPU from cs_enter() to cs_exit()
+ * (per-CPU counters, the nesting guard, the RCU-sched filter), or a
+ * preempted handler makes others on its CPU count drops.nested.
  */
 static void newtask_probe(void *data, struct task_struct *p, u64 clone_flags)
 {
