@@ -19,6 +19,8 @@
 #ifndef _CLONESTAT_COMPAT_H
 #define _CLONESTAT_COMPAT_H
 
+#include <linux/cgroup.h>
+#include <linux/ftrace.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 
@@ -125,6 +127,81 @@ static inline unsigned int cs_tsc_khz(void)
 static __always_inline u64 cs_tsc_read(void)
 {
 	return 0;
+}
+#endif
+
+/*
+ * ftrace gives its callbacks the traced function's arguments, in struct
+ * ftrace_regs, where HAVE_FTRACE_ARGS: x86 from 5.11, with
+ * CONFIG_DYNAMIC_FTRACE_WITH_ARGS.  ftrace_regs_get_argument() reads one
+ * on 6.12 and 7.2; on 6.1, struct ftrace_regs holds a struct pt_regs.
+ * Elsewhere hooks are kprobes: 5.10's callbacks get a struct pt_regs, and
+ * 5.10 exports no ftrace_free_filter(); without CONFIG_FUNCTION_TRACER
+ * there is no struct ftrace_ops.
+ *
+ * CS_FTRACE_OPS(fn), at file scope: a static ftrace_ops calling fn; NULL
+ * without HAVE_FTRACE_ARGS (fn unused), so that code which tests it
+ * first compiles away.
+ */
+#ifdef HAVE_FTRACE_ARGS
+#define CS_FTRACE_OPS(fn)	(&(struct ftrace_ops){ .func = (fn) })
+
+static __always_inline unsigned long cs_fregs_arg0(struct ftrace_regs *fregs)
+{
+#ifdef ftrace_regs_get_argument
+	return ftrace_regs_get_argument(fregs, 0);
+#else
+	return regs_get_kernel_argument(&fregs->regs, 0);
+#endif
+}
+#else
+struct ftrace_ops;
+struct ftrace_regs;
+
+#define CS_FTRACE_OPS(fn)	NULL
+
+static __always_inline unsigned long cs_fregs_arg0(struct ftrace_regs *fregs)
+{
+	return 0;
+}
+#endif
+
+/*
+ * cgroups exist only with CONFIG_CGROUPS (every Debian kernel has it):
+ * without it no task is in one, and no path names one.
+ */
+#ifdef CONFIG_CGROUPS
+/* Whether current is in cgroup id (v2) or below it. */
+static inline bool cs_in_cgroup(u64 id)
+{
+	struct cgroup *cg;
+
+	for (cg = task_dfl_cgroup(current); cg; cg = cgroup_parent(cg))
+		if (cgroup_id(cg) == id)
+			return true;
+	return false;
+}
+
+/* The id of the cgroup (v2) at path, as cgroup_get_from_path() finds it. */
+static inline int cs_cgroup_path_id(const char *path, u64 *id)
+{
+	struct cgroup *cg = cgroup_get_from_path(path);
+
+	if (IS_ERR(cg))
+		return PTR_ERR(cg);
+	*id = cgroup_id(cg);
+	cgroup_put(cg);
+	return 0;
+}
+#else
+static inline bool cs_in_cgroup(u64 id)
+{
+	return false;
+}
+
+static inline int cs_cgroup_path_id(const char *path, u64 *id)
+{
+	return -EOPNOTSUPP;
 }
 #endif
 

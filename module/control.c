@@ -26,7 +26,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
-#include <linux/cgroup.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
@@ -56,18 +55,6 @@ unsigned int cs_filter_seq;
 bool cs_recording = true;
 struct cs_filter __rcu *cs_filter;
 static unsigned long cs_resets;
-
-static bool cs_in_cgroup(u64 id)
-{
-#ifdef CONFIG_CGROUPS
-	struct cgroup *cg;
-
-	for (cg = task_dfl_cgroup(current); cg; cg = cgroup_parent(cg))
-		if (cgroup_id(cg) == id)
-			return true;
-#endif
-	return false;
-}
 
 /* In probe context, with preemption disabled: no lock, no allocation. */
 bool cs_filter_match(const struct cs_filter *f)
@@ -195,28 +182,19 @@ static int cs_filter_comm(struct cs_filter *f, const char *arg)
 
 static int cs_filter_cgroup(struct cs_filter *f, const char *arg)
 {
-#ifdef CONFIG_CGROUPS
-	struct cgroup *cg;
 	u64 id;
 	int ret;
 
-	if (arg[0] == '/') {
-		/* Relative to the writer's cgroup namespace. */
-		cg = cgroup_get_from_path(arg);
-		if (IS_ERR(cg))
-			return PTR_ERR(cg);
-		f->cgroup = cgroup_id(cg);
-		cgroup_put(cg);
-		return 0;
-	}
+	if (!IS_ENABLED(CONFIG_CGROUPS))
+		return -EOPNOTSUPP;
+	/* A path: relative to the writer's cgroup namespace. */
+	if (arg[0] == '/')
+		return cs_cgroup_path_id(arg, &f->cgroup);
 	ret = kstrtou64(arg, 10, &id);
 	if (ret || !id)
 		return -EINVAL;
 	f->cgroup = id;
 	return 0;
-#else
-	return -EOPNOTSUPP;
-#endif
 }
 
 static int cs_filter_write(char *args)

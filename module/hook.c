@@ -8,36 +8,21 @@
 
 #include <linux/seq_file.h>
 
+#include "compat.h"
 #include "hook.h"
 
-#ifdef HAVE_FTRACE_ARGS
-static __always_inline unsigned long cs_fregs_arg0(struct ftrace_regs *fregs)
-{
-#ifdef ftrace_regs_get_argument
-	return ftrace_regs_get_argument(fregs, 0);
-#else
-	return regs_get_kernel_argument(&fregs->regs, 0);
-#endif
-}
-
 /*
- * One ftrace_ops for every hook attached by ftrace, its filter the hooks'
- * functions: unregistering an ops from a module waits for an RCU-tasks
- * grace period (its trampoline may be in use), which on a machine busy
- * forking took tens of seconds on the debug kernel, once for each ops.
- * Now once per load: a hook that goes while others stay leaves the
- * filter, and a grace period waits for the callbacks that saw it.
- *
- * cs_hooks[]: the hooks the callback may call, written only at load and
- * unload (module init and exit, serialized by the module loader).
+ * cs_hooks[]: the hooks attached by ftrace, for the callback to find by
+ * the traced function's address; written only at load and unload (module
+ * init and exit, serialized by the module loader).
  */
 #define CS_MAX_HOOKS	8
 static struct cs_hook *cs_hooks[CS_MAX_HOOKS];
-static struct ftrace_ops cs_ops;
-static unsigned int cs_ops_ips;	/* functions in cs_ops's filter; registered if > 0 */
 
-static void notrace cs_hook_ftrace_func(unsigned long ip, unsigned long parent_ip,
-					struct ftrace_ops *ops, struct ftrace_regs *fregs)
+/* Unused where ftrace gives no arguments (compat.h). */
+static void notrace __maybe_unused
+cs_hook_ftrace_func(unsigned long ip, unsigned long parent_ip,
+		    struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	unsigned int i;
 
@@ -52,6 +37,22 @@ static void notrace cs_hook_ftrace_func(unsigned long ip, unsigned long parent_i
 	}
 	preempt_enable_notrace();
 }
+
+/*
+ * One ftrace_ops for every hook attached by ftrace, its filter their
+ * functions: unregistering an ops from a module waits for an RCU-tasks
+ * grace period (its trampoline may be in use), so only the last hook to
+ * go unregisters it; one that goes while others stay leaves the filter,
+ * and a normal grace period waits for the callbacks that saw it.
+ *
+ * Without FTRACE_OPS_FL_RECURSION: the callback is called straight from
+ * the trampoline, with no ftrace recursion guard (the handlers call
+ * nothing that is hooked; cs_enter() guards against nesting).
+ *
+ * NULL where ftrace gives no arguments: every hook is a kprobe.
+ */
+static struct ftrace_ops *const cs_ops = CS_FTRACE_OPS(cs_hook_ftrace_func);
+static unsigned int cs_ops_ips;	/* functions in cs_ops's filter; registered if > 0 */
 
 /*
  * The function's ftrace location: the address a kprobe on it resolves to
@@ -77,14 +78,18 @@ static unsigned long cs_hook_addr(const char *symbol)
 
 /*
  * 0 with the hook on; -ENOMEM; or another error when ftrace cannot trace
- * the function (not traceable, inlined, missing), for the kprobe to try.
+ * the function (no arguments from ftrace, not traceable, inlined,
+ * missing), for the kprobe to try.
  */
 static int cs_hook_ftrace(struct cs_hook *h)
 {
-	unsigned long addr = cs_hook_addr(h->kp.symbol_name);
+	unsigned long addr;
 	unsigned int i;
 	int ret;
 
+	if (!cs_ops)
+		return -EOPNOTSUPP;
+	addr = cs_hook_addr(h->kp.symbol_name);
 	if (!addr)
 		return -ENOENT;
 	for (i = 0; i < CS_MAX_HOOKS && cs_hooks[i]; i++)
@@ -96,20 +101,13 @@ static int cs_hook_ftrace(struct cs_hook *h)
 	WRITE_ONCE(cs_hooks[i], h);
 	if (cs_ops_ips) {
 		/* Not an ftrace location (an inline function): -ENOENT. */
-		ret = ftrace_set_filter_ip(&cs_ops, addr, 0, 0);
+		ret = ftrace_set_filter_ip(cs_ops, addr, 0, 0);
 	} else {
-		/*
-		 * Without FTRACE_OPS_FL_RECURSION: called straight from
-		 * the trampoline, with no ftrace recursion guard (the
-		 * handlers call nothing that is hooked; cs_enter() guards
-		 * against nesting).
-		 */
-		cs_ops.func = cs_hook_ftrace_func;
-		ret = ftrace_set_filter_ip(&cs_ops, addr, 0, 1);
+		ret = ftrace_set_filter_ip(cs_ops, addr, 0, 1);
 		if (!ret)
-			ret = register_ftrace_function(&cs_ops);
+			ret = register_ftrace_function(cs_ops);
 		if (ret)
-			ftrace_free_filter(&cs_ops);
+			ftrace_free_filter(cs_ops);
 	}
 	if (ret) {
 		/* Never in the filter: no callback can have called it. */
@@ -125,12 +123,15 @@ static void cs_hook_ftrace_off(struct cs_hook *h)
 {
 	unsigned int i;
 
+	/* No hook attached by ftrace without cs_ops: the rest compiles away. */
+	if (!cs_ops)
+		return;
 	if (cs_ops_ips == 1) {
 		/* The last: an empty filter would trace every function. */
-		unregister_ftrace_function(&cs_ops);
-		ftrace_free_filter(&cs_ops);
+		unregister_ftrace_function(cs_ops);
+		ftrace_free_filter(cs_ops);
 	} else {
-		ftrace_set_filter_ip(&cs_ops, h->ip, 1, 0);
+		ftrace_set_filter_ip(cs_ops, h->ip, 1, 0);
 	}
 	cs_ops_ips--;
 	for (i = 0; i < CS_MAX_HOOKS; i++)
@@ -140,7 +141,6 @@ static void cs_hook_ftrace_off(struct cs_hook *h)
 	if (cs_ops_ips)
 		synchronize_rcu();
 }
-#endif
 
 static int cs_hook_kprobe_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -158,7 +158,6 @@ int cs_hook_register(struct cs_hook *h)
 {
 	int ret;
 
-#ifdef HAVE_FTRACE_ARGS
 	ret = cs_hook_ftrace(h);
 	if (!ret) {
 		h->how = CS_HOOK_FTRACE;
@@ -166,7 +165,6 @@ int cs_hook_register(struct cs_hook *h)
 	}
 	if (ret == -ENOMEM)
 		return ret;
-#endif
 	h->kp.pre_handler = cs_hook_kprobe_pre;
 	ret = register_kprobe(&h->kp);
 	if (!ret)
@@ -178,11 +176,9 @@ int cs_hook_register(struct cs_hook *h)
 void cs_hook_unregister(struct cs_hook *h)
 {
 	switch (h->how) {
-#ifdef HAVE_FTRACE_ARGS
 	case CS_HOOK_FTRACE:
 		cs_hook_ftrace_off(h);
 		break;
-#endif
 	case CS_HOOK_KPROBE:
 		unregister_kprobe(&h->kp);
 		break;
