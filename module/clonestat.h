@@ -28,60 +28,40 @@ struct file;
 struct pid_namespace;
 struct seq_file;
 
-/* What a task creation is, decided from its clone flags and arguments. */
+/* The enums of the lists in lists.h. */
+#define CS_CLASS(id, name)	CS_##id,
 enum cs_class {
-	CS_FORK,	/* a new process with a copied address space */
-	CS_VFORK,	/* CLONE_VFORK: vfork(), posix_spawn() */
-	CS_THREAD,	/* CLONE_THREAD: pthread_create() */
-	CS_SHARED_VM,	/* CLONE_VM without CLONE_THREAD or CLONE_VFORK */
-	CS_NS,		/* any CLONE_NEW* */
-	CS_KTHREAD,	/* a kernel thread (and idle threads) */
-	CS_WORKER,	/* io_uring and user workers (no kernel_clone call) */
-	CS_OTHER,	/* a new process sharing files, fs or sysvsem */
+#include "lists.h"
 	CS_NR_CLASSES
 };
 
-/* The parts of a creation's latency; they add up to the whole. */
+#define CS_PHASE(id, name)	CS_##id,
 enum cs_phase {
-	CS_PH_COPY,	/* copy_process() less the memory-map copy */
-	CS_PH_MM,	/* the memory-map copy (dup_mmap or copy_page_range) */
-	CS_PH_REST,	/* the rest of kernel_clone() up to the child's wakeup */
+#include "lists.h"
 	CS_NR_PHASES
 };
 
-/* What could not be recorded, by cause. */
+#define CS_DROP(id, name)	CS_##id,
 enum cs_drop {
-	CS_DROP_NESTED,		/* a clonestat probe hit inside another */
-	CS_DROP_INFLIGHT,	/* no free in-flight slot for a clone */
-	CS_DROP_CHILD,		/* no free slot to time a child's first run */
-	CS_DROP_BILL,		/* no free COW bill for a fork */
-	CS_DROP_COW,		/* no free slot to follow a COW fault */
+#include "lists.h"
 	CS_NR_DROPS
 };
 
-/* The handlers, for the self-cost sampling. */
+#define CS_IGNORE(id, name)	CS_##id,
+enum cs_ignore {
+#include "lists.h"
+	CS_NR_IGNORES
+};
+
+#define CS_PROBE(id, name)	CS_##id,
 enum cs_probe_id {
-	CS_P_CLONE_ENTRY,
-	CS_P_CLONE_RET,
-	CS_P_NEWTASK,
-	CS_P_MM_ENTRY,
-	CS_P_MM_RET,
-	CS_P_WAKE,
-	CS_P_FIRST_RUN,
-	CS_P_WP_ENTRY,
-	CS_P_WP_RET,
-	CS_P_WP_MARK,
-	CS_P_THP_RET,
-	CS_P_EXIT_MMAP,
+#include "lists.h"
 	CS_NR_PROBES
 };
 
-/* What a write fault on a private mapping did. */
+#define CS_COW_OUTCOME(id, name)	CS_##id,
 enum cs_cow_outcome {
-	CS_COW_NONE,		/* not known yet */
-	CS_COW_COPY,		/* a new page: copy-on-write */
-	CS_COW_REUSE,		/* the page was reused: nobody else had it */
-	CS_COW_OTHER,		/* neither could be told (userfaultfd, KSM...) */
+#include "lists.h"
 	CS_NR_COW
 };
 
@@ -123,19 +103,96 @@ struct cs_worst {
 	char comm[TASK_COMM_LEN];
 };
 
-/* Events not recorded on purpose, by reason. */
-enum cs_ignore {
-	CS_IGN_DISABLED,	/* recording disabled */
-	CS_IGN_FILTER,		/* the creating task did not pass the filter */
-	CS_NR_IGNORES
+/* The dimensions of the counters table (lists.h): sizes, and ids. */
+#define CS_N_ONE	1
+#define CS_N_CLASS	CS_NR_CLASSES
+#define CS_N_PHASE	CS_NR_PHASES
+#define CS_N_DROP	CS_NR_DROPS
+#define CS_N_IGNORE	CS_NR_IGNORES
+#define CS_N_COW	CS_NR_COW
+#define CS_N_FLAG	CS_NR_FLAGS
+#define CS_N_SIGNAL	CS_NR_SIGNALS
+#define CS_N_ERRNO	CS_NR_ERRNO
+#define CS_N_SIZE	CS_NR_SIZES
+#define CS_N_SIDE	2		/* first run: on the waking CPU, or not */
+#define CS_N_PROBE	CS_NR_PROBES
+
+enum cs_dim {
+	CS_D_ONE, CS_D_CLASS, CS_D_PHASE, CS_D_DROP, CS_D_IGNORE, CS_D_COW,
+	CS_D_FLAG, CS_D_SIGNAL, CS_D_ERRNO, CS_D_SIZE, CS_D_SIDE, CS_D_PROBE,
+	CS_NR_DIMS
 };
 
+enum cs_merge { CS_SUM, CS_MAX };
+enum cs_show { CS_SHOW_ALL, CS_SHOW_NONZERO, CS_SHOW_NONE };
+
+/* The entries of the counters table. */
+#define CS_COUNTER(id, ...)	CS_E_##id,
+#define CS_HIST(id, ...)	CS_E_##id,
+enum cs_entry {
+#include "lists.h"
+	CS_NR_ENTRIES
+};
+
+/* An entry of the counters table, as stats.c and proc.c use it. */
+struct cs_entry_desc {
+	const char *name;
+	const char *unit;		/* a histogram's values', else NULL */
+	unsigned int words;
+	u8 outer, inner;		/* enum cs_dim */
+	u8 merge;			/* enum cs_merge */
+	u8 show;			/* enum cs_show */
+};
+
+extern const struct cs_entry_desc cs_entries[CS_NR_ENTRIES];
+
 /*
- * Everything one CPU records.  Only that CPU writes it, from a probe
- * handler, with preemption disabled; readers on any CPU sum or copy it.
- * A reset (cs_gen moves on) zeroes everything from "calls" on, done by
- * the CPU itself at its next handler (cs_cpu_reset()); until then
- * readers take the CPU's counters as zero.
+ * Each entry's words, per CPU, are an allocation of their own, which the
+ * table's build checks against CS_ENTRY_MAX_BYTES: each stays far below
+ * alloc_percpu()'s limit (32 KiB) whatever the table grows to.  Written
+ * only through cs_add(), cs_inc(), cs_max() and cs_hist().
+ */
+#define CS_ENTRY_MAX_BYTES	(16 * 1024)
+
+extern u64 __percpu *cs_stat[CS_NR_ENTRIES];
+
+/* Word i of entry e, on this CPU: add, count one, keep the larger. */
+static __always_inline void cs_add(enum cs_entry e, unsigned int i, u64 v)
+{
+	this_cpu_add(cs_stat[e][i], v);
+}
+
+static __always_inline void cs_inc(enum cs_entry e, unsigned int i)
+{
+	this_cpu_inc(cs_stat[e][i]);
+}
+
+static __always_inline void cs_max(enum cs_entry e, unsigned int i, u64 v)
+{
+	if (v > this_cpu_read(cs_stat[e][i]))
+		this_cpu_write(cs_stat[e][i], v);
+}
+
+static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
+{
+	unsigned int b = v ? fls64(v) : 0;
+
+	return b < nr ? b : nr - 1;
+}
+
+/* One value v into histogram e's row (o * CS_N_INNER + i). */
+static __always_inline void cs_hist(enum cs_entry e, unsigned int row, u64 v)
+{
+	cs_inc(e, row * CS_NR_BUCKETS + cs_log2_bucket(v, CS_NR_BUCKETS));
+}
+
+/*
+ * The rest of what one CPU keeps.  Only that CPU writes it, from a probe
+ * handler, with preemption disabled; readers on any CPU copy it.  A
+ * reset (cs_gen moves on) is done by the CPU itself at its next handler
+ * (cs_cpu_reset()): it zeroes the CPU's words of every entry and the
+ * fields from worst_floor on; until then readers take the CPU's counters
+ * as zero.
  */
 struct cs_cpu {
 	int nest;			/* clonestat handlers running here */
@@ -144,51 +201,8 @@ struct cs_cpu {
 	struct cs_task *tasks;		/* cs_task_slots entries */
 	struct cs_worst *worst;		/* cs_worst_slots entries */
 	/* Zeroed by a reset from here on. */
-	unsigned long calls;		/* kernel_clone() entries */
-	unsigned long calls_kthread;	/* ... made by a kernel thread */
-	unsigned long ok;		/* kernel_clone() returned a pid */
-	unsigned long failed;		/* ... an error */
-	unsigned long direct;		/* tasks made by copy_process() alone */
-	unsigned long drops[CS_NR_DROPS];
-	unsigned long ignored[CS_NR_IGNORES];
-	unsigned long class_calls[CS_NR_CLASSES];
-	unsigned long class_failed[CS_NR_CLASSES];
-	unsigned long class_untimed[CS_NR_CLASSES];
-	u64 class_lat_sum[CS_NR_CLASSES];
-	u64 class_lat_max[CS_NR_CLASSES];
-	u64 class_phase[CS_NR_CLASSES][CS_NR_PHASES];
-	unsigned long lat_hist[CS_NR_CLASSES][CS_NR_BUCKETS];
-	unsigned long vfork_blocked_hist[CS_NR_BUCKETS];
-	u64 vfork_blocked_sum;
-	unsigned long size_count[CS_NR_SIZES];
-	u64 size_lat_sum[CS_NR_SIZES];
-	u64 size_lat_max[CS_NR_SIZES];
-	unsigned long flag_count[CS_NR_FLAGS];
-	unsigned long signal_count[CS_NR_SIGNALS];
-	unsigned long err_count[CS_NR_ERRNO];
-	unsigned long task_inserts;
-	unsigned long task_evictions;
 	u64 worst_floor;		/* below this, not among the slowest */
 	unsigned int last_task;		/* tasks[] index of the latest event */
-	/* First run: [class][0: on the waking CPU, 1: elsewhere][bucket] */
-	unsigned long first_run_hist[CS_NR_CLASSES][2][CS_NR_BUCKETS];
-	u64 first_run_sum[CS_NR_CLASSES];
-	unsigned long first_run_killed;	/* a fatal signal before it ran */
-	/* COW faults on private mappings */
-	unsigned long cow_count[CS_NR_COW];
-	unsigned long cow_hist[CS_NR_BUCKETS];
-	u64 cow_sum;
-	unsigned long thp_reuse;
-	unsigned long thp_fallback;
-	/* COW bills of forks, closed at the child's exec or exit */
-	unsigned long bills_closed[CS_NR_CLASSES];
-	u64 bill_child_copies[CS_NR_CLASSES];
-	u64 bill_parent_copies[CS_NR_CLASSES];
-	unsigned long bill_hist[CS_NR_CLASSES][CS_NR_BUCKETS];
-	/* The handlers' own cost, sampled */
-	unsigned long probe_hits[CS_NR_PROBES];
-	unsigned long probe_sampled[CS_NR_PROBES];
-	u64 probe_ns[CS_NR_PROBES];
 };
 
 extern struct cs_cpu __percpu *cs_cpu;
@@ -321,18 +335,17 @@ extern unsigned long cs_sample_mask;
  */
 static __always_inline bool cs_enter(enum cs_probe_id id)
 {
-	unsigned long hits;
-
 	unsigned int gen = READ_ONCE(cs_gen);
+	u64 hits;
 
 	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
 		this_cpu_dec(cs_cpu->nest);
-		this_cpu_inc(cs_cpu->drops[CS_DROP_NESTED]);
+		cs_inc(CS_E_DROPS, CS_DROP_NESTED);
 		return false;
 	}
 	if (unlikely(this_cpu_read(cs_cpu->gen) != gen))
 		cs_cpu_reset(this_cpu_ptr(cs_cpu), gen);
-	hits = this_cpu_inc_return(cs_cpu->probe_hits[id]);
+	hits = this_cpu_inc_return(cs_stat[CS_E_PROBE_HITS][id]);
 	this_cpu_write(cs_cpu->sample_start,
 		       hits & cs_sample_mask ? 0 : cs_now());
 	return true;
@@ -343,8 +356,8 @@ static __always_inline void cs_exit(enum cs_probe_id id)
 	u64 start = this_cpu_read(cs_cpu->sample_start);
 
 	if (start) {
-		this_cpu_add(cs_cpu->probe_ns[id], cs_now() - start);
-		this_cpu_inc(cs_cpu->probe_sampled[id]);
+		cs_add(CS_E_PROBE_NS, id, cs_now() - start);
+		cs_inc(CS_E_PROBE_SAMPLED, id);
 	}
 	this_cpu_dec(cs_cpu->nest);
 }
@@ -395,15 +408,8 @@ static inline bool cs_wanted(void)
 
 	if (why == CS_NR_IGNORES)
 		return true;
-	this_cpu_inc(cs_cpu->ignored[why]);
+	cs_inc(CS_E_IGNORED, why);
 	return false;
-}
-
-static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
-{
-	unsigned int b = v ? fls64(v) : 0;
-
-	return b < nr ? b : nr - 1;
 }
 
 /*

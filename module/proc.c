@@ -18,51 +18,52 @@
 
 #include "clonestat.h"
 
+#define CS_CLASS(id, name)	name,
 const char *const cs_class_names[CS_NR_CLASSES] = {
-	[CS_FORK] = "fork",
-	[CS_VFORK] = "vfork",
-	[CS_THREAD] = "thread",
-	[CS_SHARED_VM] = "shared_vm",
-	[CS_NS] = "namespace",
-	[CS_KTHREAD] = "kthread",
-	[CS_WORKER] = "worker",
-	[CS_OTHER] = "other",
+#include "lists.h"
 };
 
-static const char *const cs_phase_names[CS_NR_PHASES] = {
-	[CS_PH_COPY] = "copy_ns",
-	[CS_PH_MM] = "mm_ns",
-	[CS_PH_REST] = "rest_ns",
-};
-
-static const char *const cs_drop_names[CS_NR_DROPS] = {
-	[CS_DROP_NESTED] = "nested",
-	[CS_DROP_INFLIGHT] = "inflight",
-	[CS_DROP_CHILD] = "child",
-	[CS_DROP_BILL] = "bill",
-	[CS_DROP_COW] = "cow",
-};
-
-static const char *const cs_cow_names[CS_NR_COW] = {
-	[CS_COW_NONE] = "none",
-	[CS_COW_COPY] = "copies",
-	[CS_COW_REUSE] = "reuses",
-	[CS_COW_OTHER] = "other",
-};
-
+#define CS_PROBE(id, name)	name,
 const char *const cs_probe_names[CS_NR_PROBES] = {
-	[CS_P_CLONE_ENTRY] = "kernel_clone.entry",
-	[CS_P_CLONE_RET] = "kernel_clone.return",
-	[CS_P_NEWTASK] = "task_newtask",
-	[CS_P_MM_ENTRY] = "mm_copy.entry",
-	[CS_P_MM_RET] = "mm_copy.return",
-	[CS_P_WAKE] = "sched_wakeup_new",
-	[CS_P_FIRST_RUN] = "schedule_tail",
-	[CS_P_WP_ENTRY] = "do_wp_page.entry",
-	[CS_P_WP_RET] = "do_wp_page.return",
-	[CS_P_WP_MARK] = "wp_page_copy/reuse",
-	[CS_P_THP_RET] = "do_huge_pmd_wp_page",
-	[CS_P_EXIT_MMAP] = "exit_mmap",
+#include "lists.h"
+};
+
+#define CS_PHASE(id, name)	name,
+static const char *const cs_phase_names[CS_NR_PHASES] = {
+#include "lists.h"
+};
+
+#define CS_DROP(id, name)	name,
+static const char *const cs_drop_names[CS_NR_DROPS] = {
+#include "lists.h"
+};
+
+#define CS_IGNORE(id, name)	name,
+static const char *const cs_ignore_names[CS_NR_IGNORES] = {
+#include "lists.h"
+};
+
+/* NULL for CS_COW_NONE: never counted, not printed. */
+#define CS_COW_OUTCOME(id, name)	name,
+static const char *const cs_cow_names[CS_NR_COW] = {
+#include "lists.h"
+};
+
+static const char *const cs_side_names[CS_N_SIDE] = { "same_cpu", "other_cpu" };
+
+static const unsigned int cs_dim_size[CS_NR_DIMS] = {
+	[CS_D_ONE] = CS_N_ONE,
+	[CS_D_CLASS] = CS_N_CLASS,
+	[CS_D_PHASE] = CS_N_PHASE,
+	[CS_D_DROP] = CS_N_DROP,
+	[CS_D_IGNORE] = CS_N_IGNORE,
+	[CS_D_COW] = CS_N_COW,
+	[CS_D_FLAG] = CS_N_FLAG,
+	[CS_D_SIGNAL] = CS_N_SIGNAL,
+	[CS_D_ERRNO] = CS_N_ERRNO,
+	[CS_D_SIZE] = CS_N_SIZE,
+	[CS_D_SIDE] = CS_N_SIDE,
+	[CS_D_PROBE] = CS_N_PROBE,
 };
 
 /* Clone flag names by bit, from include/uapi/linux/sched.h (7.2's). */
@@ -100,9 +101,9 @@ static const char *const cs_flag_names[CS_NR_FLAGS] = {
 	[37] = "CLONE_EMPTY_MNTNS",
 };
 
-/* All CPUs' counters added up (the max fields: the largest). */
+/* All CPUs' counters added up (the MAX entries: the largest). */
 struct cs_sum {
-	struct cs_cpu c;
+	u64 *w[CS_NR_ENTRIES];		/* each entry's words, summed */
 	unsigned int gen;		/* the generation read */
 	unsigned int nr_entries;	/* task entries of all CPUs, unmerged */
 	unsigned int nr_tasks;		/* ... merged: one row a process */
@@ -125,88 +126,35 @@ static bool cs_cpu_current(const struct cs_cpu *c, unsigned int gen)
 	return true;
 }
 
-static void cs_sum_counters(struct cs_cpu *s, unsigned int gen)
+static void cs_sum_counters(struct cs_sum *s)
 {
-	unsigned int i, j, k;
+	unsigned int e, i;
 	int cpu;
 
-	memset(s, 0, sizeof(*s));
 	for_each_possible_cpu(cpu) {
-		const struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
-
-		if (!cs_cpu_current(c, gen))
+		if (!cs_cpu_current(per_cpu_ptr(cs_cpu, cpu), s->gen))
 			continue;
-		s->calls += READ_ONCE(c->calls);
-		s->calls_kthread += READ_ONCE(c->calls_kthread);
-		s->ok += READ_ONCE(c->ok);
-		s->failed += READ_ONCE(c->failed);
-		s->direct += READ_ONCE(c->direct);
-		s->task_inserts += READ_ONCE(c->task_inserts);
-		s->task_evictions += READ_ONCE(c->task_evictions);
-		s->vfork_blocked_sum += READ_ONCE(c->vfork_blocked_sum);
-		for (i = 0; i < CS_NR_DROPS; i++)
-			s->drops[i] += READ_ONCE(c->drops[i]);
-		for (i = 0; i < CS_NR_IGNORES; i++)
-			s->ignored[i] += READ_ONCE(c->ignored[i]);
-		for (i = 0; i < CS_NR_CLASSES; i++) {
-			s->class_calls[i] += READ_ONCE(c->class_calls[i]);
-			s->class_failed[i] += READ_ONCE(c->class_failed[i]);
-			s->class_untimed[i] += READ_ONCE(c->class_untimed[i]);
-			s->class_lat_sum[i] += READ_ONCE(c->class_lat_sum[i]);
-			s->class_lat_max[i] = max(s->class_lat_max[i],
-						  READ_ONCE(c->class_lat_max[i]));
-			for (j = 0; j < CS_NR_PHASES; j++)
-				s->class_phase[i][j] += READ_ONCE(c->class_phase[i][j]);
-			for (k = 0; k < CS_NR_BUCKETS; k++)
-				s->lat_hist[i][k] += READ_ONCE(c->lat_hist[i][k]);
-		}
-		for (k = 0; k < CS_NR_BUCKETS; k++)
-			s->vfork_blocked_hist[k] += READ_ONCE(c->vfork_blocked_hist[k]);
-		for (k = 0; k < CS_NR_SIZES; k++) {
-			s->size_count[k] += READ_ONCE(c->size_count[k]);
-			s->size_lat_sum[k] += READ_ONCE(c->size_lat_sum[k]);
-			s->size_lat_max[k] = max(s->size_lat_max[k],
-						 READ_ONCE(c->size_lat_max[k]));
-		}
-		for (k = 0; k < CS_NR_FLAGS; k++)
-			s->flag_count[k] += READ_ONCE(c->flag_count[k]);
-		for (i = 0; i < CS_NR_CLASSES; i++) {
-			for (j = 0; j < 2; j++)
-				for (k = 0; k < CS_NR_BUCKETS; k++)
-					s->first_run_hist[i][j][k] +=
-						READ_ONCE(c->first_run_hist[i][j][k]);
-			s->first_run_sum[i] += READ_ONCE(c->first_run_sum[i]);
-			s->bills_closed[i] += READ_ONCE(c->bills_closed[i]);
-			s->bill_child_copies[i] += READ_ONCE(c->bill_child_copies[i]);
-			s->bill_parent_copies[i] += READ_ONCE(c->bill_parent_copies[i]);
-			for (k = 0; k < CS_NR_BUCKETS; k++)
-				s->bill_hist[i][k] += READ_ONCE(c->bill_hist[i][k]);
-		}
-		s->first_run_killed += READ_ONCE(c->first_run_killed);
-		for (k = 0; k < CS_NR_COW; k++)
-			s->cow_count[k] += READ_ONCE(c->cow_count[k]);
-		for (k = 0; k < CS_NR_BUCKETS; k++)
-			s->cow_hist[k] += READ_ONCE(c->cow_hist[k]);
-		s->cow_sum += READ_ONCE(c->cow_sum);
-		s->thp_reuse += READ_ONCE(c->thp_reuse);
-		s->thp_fallback += READ_ONCE(c->thp_fallback);
-		for (k = 0; k < CS_NR_PROBES; k++) {
-			s->probe_sampled[k] += READ_ONCE(c->probe_sampled[k]);
+		for (e = 0; e < CS_NR_ENTRIES; e++) {
+			const struct cs_entry_desc *d = &cs_entries[e];
+			const u64 *c = per_cpu_ptr(cs_stat[e], cpu);
+			u64 *sum = s->w[e];
+
 			/*
 			 * A call counts its hit, then its sample, on its CPU:
-			 * read the other way round, a call in between shows
-			 * a hit without its sample, never a sample without
-			 * its hit (x86 keeps stores in order; elsewhere this
-			 * is as approximate as the other counters).
+			 * read the other way round (the table has the samples
+			 * first), a call in between shows a hit without its
+			 * sample, never a sample without its hit (x86 keeps
+			 * stores in order; elsewhere this is as approximate
+			 * as the other counters).
 			 */
-			smp_rmb();
-			s->probe_hits[k] += READ_ONCE(c->probe_hits[k]);
-			s->probe_ns[k] += READ_ONCE(c->probe_ns[k]);
+			if (e == CS_E_PROBE_HITS)
+				smp_rmb();	/* the samples before the hits */
+			for (i = 0; i < d->words; i++) {
+				u64 v = READ_ONCE(c[i]);
+
+				sum[i] = d->merge == CS_MAX ? max(sum[i], v) : sum[i] + v;
+			}
 		}
-		for (k = 0; k < CS_NR_SIGNALS; k++)
-			s->signal_count[k] += READ_ONCE(c->signal_count[k]);
-		for (k = 0; k < CS_NR_ERRNO; k++)
-			s->err_count[k] += READ_ONCE(c->err_count[k]);
 	}
 }
 
@@ -408,7 +356,7 @@ static const char *cs_errno_name(unsigned int err, char *buf, size_t len)
 	return buf[0] == '-' ? buf + 1 : buf;
 }
 
-static u64 cs_avg(u64 sum, unsigned long n)
+static u64 cs_avg(u64 sum, u64 n)
 {
 	return n ? div64_u64(sum, n) : 0;
 }
@@ -423,13 +371,137 @@ static u64 cs_bucket_hi(unsigned int b)
 	return b ? (1ULL << b) - 1 : 0;
 }
 
+/* Element k of dimension d, as names print it; NULL: not printed. */
+static const char *cs_dim_name(enum cs_dim d, unsigned int k, char *buf, size_t len)
+{
+	switch (d) {
+	case CS_D_CLASS:
+		return cs_class_names[k];
+	case CS_D_PHASE:
+		return cs_phase_names[k];
+	case CS_D_DROP:
+		return cs_drop_names[k];
+	case CS_D_IGNORE:
+		return cs_ignore_names[k];
+	case CS_D_COW:
+		return cs_cow_names[k];
+	case CS_D_FLAG:
+		return cs_flag_name(k, buf, len);
+	case CS_D_SIGNAL:
+		snprintf(buf, len, "%u", k);
+		return buf;
+	case CS_D_ERRNO:
+		return cs_errno_name(k, buf, len);
+	case CS_D_SIZE:
+		snprintf(buf, len, "%llu", cs_bucket_lo(k));
+		return buf;
+	case CS_D_SIDE:
+		return cs_side_names[k];
+	case CS_D_PROBE:
+		return cs_probe_names[k];
+	default:
+		return "";
+	}
+}
+
+#define CS_NAME_LEN	96
+
+/*
+ * Entry d's name for outer element o and inner element i, in buf of
+ * CS_NAME_LEN: its NAME with the elements' names for its %s (cut short
+ * if it would not fit).  False: not printed.
+ */
+static bool cs_entry_name(const struct cs_entry_desc *d, unsigned int o, unsigned int i,
+			  char *buf)
+{
+	char ob[32], ib[32], *end = buf + CS_NAME_LEN - 1;
+	const char *arg[2], *t, *a;
+	unsigned int n = 0, k = 0;
+
+	if (d->outer != CS_D_ONE)
+		arg[n++] = cs_dim_name(d->outer, o, ob, sizeof(ob));
+	if (d->inner != CS_D_ONE)
+		arg[n++] = cs_dim_name(d->inner, i, ib, sizeof(ib));
+	for (t = d->name; *t && buf < end; t++) {
+		if (t[0] != '%' || t[1] != 's' || k == n) {
+			*buf++ = *t;
+			continue;
+		}
+		a = arg[k++];
+		if (!a)
+			return false;
+		while (*a && buf < end)
+			*buf++ = *a++;
+		t++;
+	}
+	*buf = '\0';
+	return true;
+}
+
+/*
+ * The words of entry d for outer element o, as the counters section
+ * prints them (the table's SHOW).  A histogram's buckets in order, each
+ * bucket's inner elements together.
+ */
+static void cs_show_entry(struct seq_file *m, const struct cs_sum *s,
+			  enum cs_entry e, unsigned int o)
+{
+	const struct cs_entry_desc *d = &cs_entries[e];
+	unsigned int ni = cs_dim_size[d->inner], i, b;
+	char name[CS_NAME_LEN];
+	const u64 *v;
+
+	if (d->show == CS_SHOW_NONE)
+		return;
+	if (!d->unit) {
+		v = &s->w[e][o * ni];
+		for (i = 0; i < ni; i++)
+			if ((d->show == CS_SHOW_ALL || v[i]) && cs_entry_name(d, o, i, name))
+				seq_printf(m, "%s %llu\n", name, v[i]);
+		return;
+	}
+	v = &s->w[e][o * ni * CS_NR_BUCKETS];
+	for (b = 0; b < CS_NR_BUCKETS; b++)
+		for (i = 0; i < ni; i++)
+			if (v[i * CS_NR_BUCKETS + b] && cs_entry_name(d, o, i, name))
+				seq_printf(m, "%s.%llu %llu\n", name, cs_bucket_lo(b),
+					   v[i * CS_NR_BUCKETS + b]);
+}
+
+/*
+ * The table's entries [from, to), in the counters section.  A run of
+ * entries with one outer dimension (not ONE) prints by its elements.
+ */
+static void cs_show_entries(struct seq_file *m, const struct cs_sum *s,
+			    enum cs_entry from, enum cs_entry to)
+{
+	unsigned int e = from, end, o, k;
+
+	while (e < to) {
+		const struct cs_entry_desc *d = &cs_entries[e];
+
+		for (end = e + 1; d->outer != CS_D_ONE && end < to; end++)
+			if (cs_entries[end].outer != d->outer)
+				break;
+		for (o = 0; o < cs_dim_size[d->outer]; o++) {
+			/* A counter that is 0 hides its element's run. */
+			if (!d->unit && d->show == CS_SHOW_NONZERO &&
+			    d->inner == CS_D_ONE && !s->w[e][o])
+				continue;
+			for (k = e; k < end; k++)
+				cs_show_entry(m, s, k, o);
+		}
+		e = end;
+	}
+}
+
 #define CS_BAR_WIDTH	40
 
 /* A log2 histogram as bars, from its first to its last non-empty bucket. */
 static void cs_show_hist(struct seq_file *m, const char *title, const char *unit,
-			 const unsigned long *hist, unsigned int nr)
+			 const u64 *hist, unsigned int nr)
 {
-	unsigned long most = 0;
+	u64 most = 0;
 	int first = -1, last = -1, b;
 
 	for (b = 0; b < nr; b++) {
@@ -445,13 +517,41 @@ static void cs_show_hist(struct seq_file *m, const char *title, const char *unit
 	seq_printf(m, "\nsection %s\n", title);
 	seq_printf(m, "# %-31s %10s  distribution\n", unit, "count");
 	for (b = first; b <= last; b++) {
-		unsigned int w = most ? div64_u64((u64)hist[b] * CS_BAR_WIDTH, most) : 0;
+		unsigned int w = most ? div64_u64(hist[b] * CS_BAR_WIDTH, most) : 0;
 
 		if (hist[b] && !w)
 			w = 1;
-		seq_printf(m, "%15llu .. %-15llu %10lu  |%.*s%*s|\n",
+		seq_printf(m, "%15llu .. %-15llu %10llu  |%.*s%*s|\n",
 			   cs_bucket_lo(b), cs_bucket_hi(b), hist[b], w,
 			   "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@", CS_BAR_WIDTH - w, "");
+	}
+}
+
+/*
+ * Every histogram of entry e: "hist.first_run.%s.%s" titles them
+ * "first_run fork same_cpu", "first_run fork other_cpu", ...
+ */
+static void cs_show_hists(struct seq_file *m, const struct cs_sum *s, enum cs_entry e)
+{
+	const struct cs_entry_desc *d = &cs_entries[e];
+	unsigned int no = cs_dim_size[d->outer], ni = cs_dim_size[d->inner];
+	char name[CS_NAME_LEN], *title, *p;
+	unsigned int o, i;
+
+	for (o = 0; o < no; o++) {
+		for (i = 0; i < ni; i++) {
+			if (!cs_entry_name(d, o, i, name))
+				continue;
+			title = name;
+			if (str_has_prefix(title, "hist."))
+				title += strlen("hist.");
+			for (p = title; *p; p++)
+				if (*p == '.')
+					*p = ' ';
+			cs_show_hist(m, title, d->unit,
+				     &s->w[e][(o * ni + i) * CS_NR_BUCKETS],
+				     CS_NR_BUCKETS);
+		}
 	}
 }
 
@@ -521,11 +621,26 @@ static void cs_show_task(struct seq_file *m, const struct cs_task *t)
 	seq_write(m, row, p - row);
 }
 
+/* The non-zero words of a one-dimension counter, as "name count" rows. */
+static void cs_show_list(struct seq_file *m, const struct cs_sum *s, enum cs_entry e)
+{
+	const struct cs_entry_desc *d = &cs_entries[e];
+	const char *name;
+	char buf[32];
+	unsigned int k;
+
+	for (k = 0; k < cs_dim_size[d->inner]; k++) {
+		if (!s->w[e][k])
+			continue;
+		name = cs_dim_name(d->inner, k, buf, sizeof(buf));
+		if (name)
+			seq_printf(m, "%-24s %10llu\n", name, s->w[e][k]);
+	}
+}
+
 static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 {
 	char comm[CS_COMM_TOKEN_LEN];
-	const struct cs_cpu *c = &s->c;
-	char buf[32], title[32];
 	unsigned int i, k;
 
 	seq_puts(m, "\nsection classes\n");
@@ -533,67 +648,48 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 		   "calls", "failed", "avg_ns", "max_ns", "avg_copy_ns",
 		   "avg_mm_ns", "avg_rest_ns");
 	for (i = 0; i < CS_NR_CLASSES; i++) {
-		unsigned long n = c->class_calls[i];
+		u64 n = s->w[CS_E_CLASS_CALLS][i];
+		const u64 *ph = &s->w[CS_E_CLASS_PHASE][i * CS_NR_PHASES];
 
-		seq_printf(m, "%-12s %10lu %8lu %12llu %12llu %12llu %12llu %12llu\n",
-			   cs_class_names[i], n, c->class_failed[i],
-			   cs_avg(c->class_lat_sum[i], n), c->class_lat_max[i],
-			   cs_avg(c->class_phase[i][CS_PH_COPY], n),
-			   cs_avg(c->class_phase[i][CS_PH_MM], n),
-			   cs_avg(c->class_phase[i][CS_PH_REST], n));
+		seq_printf(m, "%-12s %10llu %8llu %12llu %12llu %12llu %12llu %12llu\n",
+			   cs_class_names[i], n, s->w[CS_E_CLASS_FAILED][i],
+			   cs_avg(s->w[CS_E_CLASS_LAT_SUM][i], n), s->w[CS_E_CLASS_LAT_MAX][i],
+			   cs_avg(ph[CS_PH_COPY], n), cs_avg(ph[CS_PH_MM], n),
+			   cs_avg(ph[CS_PH_REST], n));
 	}
 
 	seq_puts(m, "\nsection flags\n");
 	seq_printf(m, "# %-22s %10s\n", "flag", "count");
-	for (k = 0; k < CS_NR_FLAGS; k++)
-		if (c->flag_count[k])
-			seq_printf(m, "%-24s %10lu\n", cs_flag_name(k, buf, sizeof(buf)),
-				   c->flag_count[k]);
+	cs_show_list(m, s, CS_E_FLAGS);
 	seq_puts(m, "\nsection exit_signals\n");
 	seq_printf(m, "# %-22s %10s\n", "signal (not SIGCHLD)", "count");
-	for (k = 0; k < CS_NR_SIGNALS; k++)
-		if (c->signal_count[k])
-			seq_printf(m, "%-24u %10lu\n", k, c->signal_count[k]);
+	cs_show_list(m, s, CS_E_EXIT_SIGNALS);
 	seq_puts(m, "\nsection errors\n");
 	seq_printf(m, "# %-22s %10s\n", "errno", "count");
-	for (k = 0; k < CS_NR_ERRNO; k++)
-		if (c->err_count[k])
-			seq_printf(m, "%-24s %10lu\n", cs_errno_name(k, buf, sizeof(buf)),
-				   c->err_count[k]);
+	cs_show_list(m, s, CS_E_ERRNOS);
 
-	for (i = 0; i < CS_NR_CLASSES; i++) {
-		snprintf(title, sizeof(title), "latency %s", cs_class_names[i]);
-		cs_show_hist(m, title, "ns", c->lat_hist[i], CS_NR_BUCKETS);
-	}
-	cs_show_hist(m, "vfork_blocked", "ns", c->vfork_blocked_hist, CS_NR_BUCKETS);
-	for (i = 0; i < CS_NR_CLASSES; i++) {
-		snprintf(title, sizeof(title), "first_run %s same_cpu", cs_class_names[i]);
-		cs_show_hist(m, title, "ns", c->first_run_hist[i][0], CS_NR_BUCKETS);
-		snprintf(title, sizeof(title), "first_run %s other_cpu", cs_class_names[i]);
-		cs_show_hist(m, title, "ns", c->first_run_hist[i][1], CS_NR_BUCKETS);
-	}
+	cs_show_hists(m, s, CS_E_LATENCY);
+	cs_show_hists(m, s, CS_E_VFORK_BLOCKED);
+	cs_show_hists(m, s, CS_E_FIRST_RUN);
 
 	seq_puts(m, "\nsection cow\n");
 	cs_cow_show(m);
 	seq_printf(m, "# %-22s %10s\n", "outcome", "faults");
 	for (k = CS_COW_COPY; k < CS_NR_COW; k++)
-		seq_printf(m, "%-24s %10lu\n", cs_cow_names[k], c->cow_count[k]);
-	seq_printf(m, "%-24s %10lu\n", "thp_reuses", c->thp_reuse);
-	seq_printf(m, "%-24s %10lu\n", "thp_splits", c->thp_fallback);
-	cs_show_hist(m, "cow_latency", "ns", c->cow_hist, CS_NR_BUCKETS);
+		seq_printf(m, "%-24s %10llu\n", cs_cow_names[k], s->w[CS_E_COW][k]);
+	seq_printf(m, "%-24s %10llu\n", "thp_reuses", s->w[CS_E_THP_REUSES][0]);
+	seq_printf(m, "%-24s %10llu\n", "thp_splits", s->w[CS_E_THP_SPLITS][0]);
+	cs_show_hists(m, s, CS_E_COW_LATENCY);
 
 	seq_puts(m, "\nsection cow_bills\n");
 	seq_printf(m, "# %-10s %10s %14s %14s\n", "class", "forks",
 		   "child_copies", "parent_copies");
 	for (i = 0; i < CS_NR_CLASSES; i++)
-		if (c->bills_closed[i])
-			seq_printf(m, "%-12s %10lu %14llu %14llu\n", cs_class_names[i],
-				   c->bills_closed[i], c->bill_child_copies[i],
-				   c->bill_parent_copies[i]);
-	for (i = 0; i < CS_NR_CLASSES; i++) {
-		snprintf(title, sizeof(title), "cow_pages_per_fork %s", cs_class_names[i]);
-		cs_show_hist(m, title, "pages", c->bill_hist[i], CS_NR_BUCKETS);
-	}
+		if (s->w[CS_E_BILLS][i])
+			seq_printf(m, "%-12s %10llu %14llu %14llu\n", cs_class_names[i],
+				   s->w[CS_E_BILLS][i], s->w[CS_E_BILL_CHILD_COPIES][i],
+				   s->w[CS_E_BILL_PARENT_COPIES][i]);
+	cs_show_hists(m, s, CS_E_COW_PAGES);
 
 	seq_puts(m, "\nsection memory\n");
 	seq_printf(m, "# %-22s %12s\n", "what", "bytes");
@@ -606,20 +702,21 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "# %-22s %12s %10s %10s\n", "handler", "hits", "sampled",
 		   "avg_ns");
 	for (k = 0; k < CS_NR_PROBES; k++)
-		if (c->probe_hits[k])
-			seq_printf(m, "%-24s %12lu %10lu %10llu\n", cs_probe_names[k],
-				   c->probe_hits[k], c->probe_sampled[k],
-				   cs_avg(cs_ns(c->probe_ns[k]), c->probe_sampled[k]));
+		if (s->w[CS_E_PROBE_HITS][k])
+			seq_printf(m, "%-24s %12llu %10llu %10llu\n", cs_probe_names[k],
+				   s->w[CS_E_PROBE_HITS][k], s->w[CS_E_PROBE_SAMPLED][k],
+				   cs_avg(cs_ns(s->w[CS_E_PROBE_NS][k]),
+					  s->w[CS_E_PROBE_SAMPLED][k]));
 
 	seq_puts(m, "\nsection parent_size\n");
 	seq_printf(m, "# %-31s %10s %12s %12s\n", "parent_vm_kib", "forks",
 		   "avg_ns", "max_ns");
 	for (k = 0; k < CS_NR_SIZES; k++)
-		if (c->size_count[k])
-			seq_printf(m, "%15llu .. %-15llu %10lu %12llu %12llu\n",
-				   cs_bucket_lo(k), cs_bucket_hi(k), c->size_count[k],
-				   cs_avg(c->size_lat_sum[k], c->size_count[k]),
-				   c->size_lat_max[k]);
+		if (s->w[CS_E_SIZE_FORKS][k])
+			seq_printf(m, "%15llu .. %-15llu %10llu %12llu %12llu\n",
+				   cs_bucket_lo(k), cs_bucket_hi(k), s->w[CS_E_SIZE_FORKS][k],
+				   cs_avg(s->w[CS_E_SIZE_LAT_SUM][k], s->w[CS_E_SIZE_FORKS][k]),
+				   s->w[CS_E_SIZE_LAT_MAX][k]);
 
 	seq_puts(m, "\nsection tasks\n");
 	seq_printf(m, "# %-8s %-16s", "tgid", "comm");
@@ -646,25 +743,21 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 	}
 }
 
+/*
+ * The counters section: the table's entries in its order, and between
+ * them the values that are not counters (derived, or the reader's).
+ */
 static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 {
-	const struct cs_cpu *c = &s->c;
-	char buf[32];
-	unsigned int i, k;
+	unsigned int k;
 
 	seq_puts(m, "\nsection counters\n");
-	seq_printf(m, "calls %lu\n", c->calls);
-	seq_printf(m, "calls_user %lu\n", c->calls - c->calls_kthread);
-	seq_printf(m, "calls_kthread %lu\n", c->calls_kthread);
-	seq_printf(m, "ok %lu\n", c->ok);
-	seq_printf(m, "failed %lu\n", c->failed);
-	seq_printf(m, "direct %lu\n", c->direct);
+	cs_show_entries(m, s, CS_E_CALLS, CS_E_CALLS_KTHREAD);
+	seq_printf(m, "calls_user %llu\n", s->w[CS_E_CALLS][0] - s->w[CS_E_CALLS_KTHREAD][0]);
+	cs_show_entries(m, s, CS_E_CALLS_KTHREAD, CS_E_DROPS);
 	cs_probes_counters(m);
 	seq_printf(m, "clock %s\n", cs_clock_name());
-	for (i = 0; i < CS_NR_DROPS; i++)
-		seq_printf(m, "drops.%s %lu\n", cs_drop_names[i], c->drops[i]);
-	seq_printf(m, "tasks.inserts %lu\n", c->task_inserts);
-	seq_printf(m, "tasks.evictions %lu\n", c->task_evictions);
+	cs_show_entries(m, s, CS_E_DROPS, CS_E_IGNORED);
 	seq_printf(m, "tasks.entries %u\n", s->nr_entries);
 	seq_printf(m, "tasks.rows %u\n", s->nr_tasks);
 	seq_printf(m, "tasks.capacity %u\n", num_possible_cpus() * cs_task_slots);
@@ -673,101 +766,43 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "memory.total_bytes %zu\n", cs_memory_total());
 	seq_printf(m, "tasks.hidden %u\n", s->tasks_hidden);
 	seq_printf(m, "worst.hidden %u\n", s->worst_hidden);
-	seq_printf(m, "ignored.disabled %lu\n", c->ignored[CS_IGN_DISABLED]);
-	seq_printf(m, "ignored.filter %lu\n", c->ignored[CS_IGN_FILTER]);
-	for (i = 0; i < CS_NR_CLASSES; i++) {
-		const char *n = cs_class_names[i];
-
-		seq_printf(m, "class.%s.calls %lu\n", n, c->class_calls[i]);
-		seq_printf(m, "class.%s.failed %lu\n", n, c->class_failed[i]);
-		seq_printf(m, "class.%s.untimed %lu\n", n, c->class_untimed[i]);
-		seq_printf(m, "class.%s.lat_sum_ns %llu\n", n, c->class_lat_sum[i]);
-		seq_printf(m, "class.%s.lat_max_ns %llu\n", n, c->class_lat_max[i]);
-		for (k = 0; k < CS_NR_PHASES; k++)
-			seq_printf(m, "class.%s.%s %llu\n", n, cs_phase_names[k],
-				   c->class_phase[i][k]);
-	}
-	for (k = 0; k < CS_NR_FLAGS; k++)
-		if (c->flag_count[k])
-			seq_printf(m, "flag.%s %lu\n", cs_flag_name(k, buf, sizeof(buf)),
-				   c->flag_count[k]);
-	for (k = 0; k < CS_NR_SIGNALS; k++)
-		if (c->signal_count[k])
-			seq_printf(m, "exit_signal.%u %lu\n", k, c->signal_count[k]);
-	for (k = 0; k < CS_NR_ERRNO; k++)
-		if (c->err_count[k])
-			seq_printf(m, "errno.%s %lu\n", cs_errno_name(k, buf, sizeof(buf)),
-				   c->err_count[k]);
-	for (i = 0; i < CS_NR_CLASSES; i++)
-		for (k = 0; k < CS_NR_BUCKETS; k++)
-			if (c->lat_hist[i][k])
-				seq_printf(m, "hist.latency.%s.%llu %lu\n", cs_class_names[i],
-					   cs_bucket_lo(k), c->lat_hist[i][k]);
-	seq_printf(m, "vfork_blocked_sum_ns %llu\n", c->vfork_blocked_sum);
-	for (k = 0; k < CS_NR_BUCKETS; k++)
-		if (c->vfork_blocked_hist[k])
-			seq_printf(m, "hist.vfork_blocked.%llu %lu\n", cs_bucket_lo(k),
-				   c->vfork_blocked_hist[k]);
+	cs_show_entries(m, s, CS_E_IGNORED, CS_E_COW);
 	cs_cow_counters(m);
-	for (k = CS_COW_COPY; k < CS_NR_COW; k++)
-		seq_printf(m, "cow.%s %lu\n", cs_cow_names[k], c->cow_count[k]);
-	seq_printf(m, "cow.thp_reuses %lu\n", c->thp_reuse);
-	seq_printf(m, "cow.thp_splits %lu\n", c->thp_fallback);
-	seq_printf(m, "cow.lat_sum_ns %llu\n", c->cow_sum);
-	for (k = 0; k < CS_NR_BUCKETS; k++)
-		if (c->cow_hist[k])
-			seq_printf(m, "hist.cow_latency.%llu %lu\n", cs_bucket_lo(k),
-				   c->cow_hist[k]);
-	seq_printf(m, "first_run.killed %lu\n", c->first_run_killed);
-	for (i = 0; i < CS_NR_CLASSES; i++) {
-		const char *n = cs_class_names[i];
-
-		seq_printf(m, "first_run.%s.lat_sum_ns %llu\n", n, c->first_run_sum[i]);
-		for (k = 0; k < CS_NR_BUCKETS; k++) {
-			if (c->first_run_hist[i][0][k])
-				seq_printf(m, "hist.first_run.%s.same_cpu.%llu %lu\n", n,
-					   cs_bucket_lo(k), c->first_run_hist[i][0][k]);
-			if (c->first_run_hist[i][1][k])
-				seq_printf(m, "hist.first_run.%s.other_cpu.%llu %lu\n", n,
-					   cs_bucket_lo(k), c->first_run_hist[i][1][k]);
-		}
-		seq_printf(m, "bill.%s.forks %lu\n", n, c->bills_closed[i]);
-		seq_printf(m, "bill.%s.child_copies %llu\n", n, c->bill_child_copies[i]);
-		seq_printf(m, "bill.%s.parent_copies %llu\n", n, c->bill_parent_copies[i]);
-		for (k = 0; k < CS_NR_BUCKETS; k++)
-			if (c->bill_hist[i][k])
-				seq_printf(m, "hist.cow_pages_per_fork.%s.%llu %lu\n", n,
-					   cs_bucket_lo(k), c->bill_hist[i][k]);
-	}
+	cs_show_entries(m, s, CS_E_COW, CS_E_SIZE_FORKS);
 	for (k = 0; k < CS_NR_PROBES; k++) {
-		if (!c->probe_hits[k])
+		if (!s->w[CS_E_PROBE_HITS][k])
 			continue;
-		seq_printf(m, "self.%s.hits %lu\n", cs_probe_names[k], c->probe_hits[k]);
+		seq_printf(m, "self.%s.hits %llu\n", cs_probe_names[k], s->w[CS_E_PROBE_HITS][k]);
 		seq_printf(m, "self.%s.avg_ns %llu\n", cs_probe_names[k],
-			   cs_avg(cs_ns(c->probe_ns[k]), c->probe_sampled[k]));
+			   cs_avg(cs_ns(s->w[CS_E_PROBE_NS][k]), s->w[CS_E_PROBE_SAMPLED][k]));
 	}
-	for (k = 0; k < CS_NR_SIZES; k++) {
-		if (!c->size_count[k])
-			continue;
-		seq_printf(m, "size.%llu.forks %lu\n", cs_bucket_lo(k), c->size_count[k]);
-		seq_printf(m, "size.%llu.lat_sum_ns %llu\n", cs_bucket_lo(k),
-			   c->size_lat_sum[k]);
-		seq_printf(m, "size.%llu.lat_max_ns %llu\n", cs_bucket_lo(k),
-			   c->size_lat_max[k]);
-	}
+	cs_show_entries(m, s, CS_E_SIZE_FORKS, CS_NR_ENTRIES);
 }
 
 static int clonestat_show(struct seq_file *m, void *v)
 {
+	unsigned int e, n;
 	struct cs_sum *s;
+	u64 *words;
 	int ret;
 
 	s = kvzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
+	for (e = 0, n = 0; e < CS_NR_ENTRIES; e++)
+		n += cs_entries[e].words;
+	words = kvcalloc(n, sizeof(*words), GFP_KERNEL);
+	if (!words) {
+		kvfree(s);
+		return -ENOMEM;
+	}
+	for (e = 0, n = 0; e < CS_NR_ENTRIES; e++) {
+		s->w[e] = &words[n];
+		n += cs_entries[e].words;
+	}
 	s->ns = m->private;
 	s->gen = READ_ONCE(cs_gen);
-	cs_sum_counters(&s->c, s->gen);
+	cs_sum_counters(s);
 	ret = cs_collect_tasks(s);
 	if (!ret)
 		ret = cs_collect_worst(s);
@@ -786,6 +821,7 @@ out:
 	kvfree(s->rows);
 	kvfree(s->tasks);
 	kvfree(s->worst);
+	kvfree(words);
 	kvfree(s);
 	return ret;
 }

@@ -2,20 +2,22 @@
 /*
  * clonestat per-CPU buffers.
  *
- *   CPU 0: struct cs_cpu     CPU 1: struct cs_cpu    ...
- *     counters, histograms     counters, histograms
- *     tasks[cs_task_slots]     tasks[cs_task_slots]
- *     worst[cs_worst_slots]    worst[cs_worst_slots]
+ *   cs_stat[e]: entry e of the counters table (lists.h), per CPU, an
+ *               allocation each
+ *   cs_cpu:     per CPU, the nesting guard, the generation, and
+ *     tasks[cs_task_slots]     (kvzalloc_node(), on the CPU's node)
+ *     worst[cs_worst_slots]
  *
- * The rule: a probe handler writes only the cs_cpu of the CPU it runs on,
+ * The rule: a probe handler writes only the buffers of the CPU it runs on,
  * with preemption disabled (kprobe handlers run so; hook.c's ftrace
  * callbacks and the tracepoint probes disable it), and never nests (see
  * cs_enter()); a reader may read any CPU's at any time and never blocks a
  * writer.  No lock, no allocation, no printk on the write side.
  *
- * Counters and histogram buckets are single machine words, incremented in
- * place: a reader summing them while writers run gets an approximate
- * total, never a torn word.
+ * Counters and histogram buckets are single machine words, written in
+ * place with this_cpu_*() (cs_add(), cs_inc(), cs_max(), cs_hist()) and
+ * read with READ_ONCE(): a reader summing them while writers run gets an
+ * approximate total, never a torn word.
  *
  * Entries of tasks[] and worst[] are several words that must be read
  * together.  Each has a seqcount, written only by its CPU: the writer
@@ -25,8 +27,8 @@
  * read_seqcount_retry() and retries a copy that a write overlapped.
  *
  * What cannot be recorded is counted: a task-table window full of other
- * processes evicts the one with the fewest clones (task_evictions); the
- * probes count their own drops (cs_drop) and kretprobe misses.
+ * processes evicts the one with the fewest clones (tasks.evictions); the
+ * probes count their own drops (drops.*) and kretprobe misses.
  *
  * A reset must not write another CPU's buffer either.  It moves the
  * generation cs_gen on; each CPU zeroes its own counters at its next
@@ -52,6 +54,23 @@
 #include "trace.h"
 
 struct cs_cpu __percpu *cs_cpu;
+u64 __percpu *cs_stat[CS_NR_ENTRIES] __read_mostly;
+
+/* 0, or a build error for an entry of more than CS_ENTRY_MAX_BYTES. */
+#define CS_FITS(words)	BUILD_BUG_ON_ZERO((words) * sizeof(u64) > CS_ENTRY_MAX_BYTES)
+
+#define CS_COUNTER(id, o, i, mg, sh, nm)					\
+	{ .name = nm,								\
+	  .words = CS_N_##o * CS_N_##i + CS_FITS(CS_N_##o * CS_N_##i),		\
+	  .outer = CS_D_##o, .inner = CS_D_##i, .merge = CS_##mg, .show = CS_SHOW_##sh },
+#define CS_HIST(id, o, i, u, nm)						\
+	{ .name = nm, .unit = u,						\
+	  .words = CS_N_##o * CS_N_##i * CS_NR_BUCKETS +			\
+		   CS_FITS(CS_N_##o * CS_N_##i * CS_NR_BUCKETS),		\
+	  .outer = CS_D_##o, .inner = CS_D_##i, .merge = CS_SUM, .show = CS_SHOW_NONZERO },
+const struct cs_entry_desc cs_entries[CS_NR_ENTRIES] = {
+#include "lists.h"
+};
 
 DEFINE_STATIC_KEY_FALSE(cs_clock_tsc);
 u32 cs_tsc_mult, cs_tsc_shift;
@@ -114,8 +133,8 @@ noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 	name = true;
 	raw_write_seqcount_begin(&t->seq);
 	if (t->tgid && t->gen == c->gen)
-		c->task_evictions++;
-	c->task_inserts++;
+		cs_inc(CS_E_TASK_EVICTIONS, 0);
+	cs_inc(CS_E_TASK_INSERTS, 0);
 	t->gen = c->gen;
 	memset(t->calls, 0, sizeof(t->calls));
 	t->events = 0;
@@ -198,43 +217,42 @@ static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
 void cs_record(const struct cs_record *r)
 {
 	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
-	unsigned int b, i;
+	unsigned int i;
 	u64 flags;
 
 	trace_clone(r);
-	c->class_calls[r->class]++;
+	cs_inc(CS_E_CLASS_CALLS, r->class);
 	for (flags = r->flags; flags; flags &= flags - 1)
-		c->flag_count[__ffs64(flags)]++;
+		cs_inc(CS_E_FLAGS, __ffs64(flags));
 	if (r->exit_signal != SIGCHLD && r->exit_signal >= 0 &&
 	    r->exit_signal < CS_NR_SIGNALS)
-		c->signal_count[r->exit_signal]++;
+		cs_inc(CS_E_EXIT_SIGNALS, r->exit_signal);
 	if (r->untimed) {
-		c->class_untimed[r->class]++;
+		cs_inc(CS_E_CLASS_UNTIMED, r->class);
 		cs_task_account(c, r);
 		return;
 	}
 	if (r->result)
-		c->class_failed[r->class]++;
-	c->class_lat_sum[r->class] += r->lat;
-	if (r->lat > c->class_lat_max[r->class])
-		c->class_lat_max[r->class] = r->lat;
+		cs_inc(CS_E_CLASS_FAILED, r->class);
+	cs_add(CS_E_CLASS_LAT_SUM, r->class, r->lat);
+	cs_max(CS_E_CLASS_LAT_MAX, r->class, r->lat);
 	for (i = 0; i < CS_NR_PHASES; i++)
-		c->class_phase[r->class][i] += r->phase[i];
-	c->lat_hist[r->class][cs_log2_bucket(r->lat, CS_NR_BUCKETS)]++;
+		cs_add(CS_E_CLASS_PHASE, r->class * CS_NR_PHASES + i, r->phase[i]);
+	cs_hist(CS_E_LATENCY, r->class, r->lat);
 
 	if (r->flags & CLONE_VFORK && r->vfork_blocked) {
-		c->vfork_blocked_hist[cs_log2_bucket(r->vfork_blocked, CS_NR_BUCKETS)]++;
-		c->vfork_blocked_sum += r->vfork_blocked;
+		cs_hist(CS_E_VFORK_BLOCKED, 0, r->vfork_blocked);
+		cs_add(CS_E_VFORK_BLOCKED_SUM, 0, r->vfork_blocked);
 	}
 	if (r->has_size) {
-		b = cs_log2_bucket(r->parent_kib, CS_NR_SIZES);
-		c->size_count[b]++;
-		c->size_lat_sum[b] += r->lat;
-		if (r->lat > c->size_lat_max[b])
-			c->size_lat_max[b] = r->lat;
+		unsigned int b = cs_log2_bucket(r->parent_kib, CS_NR_SIZES);
+
+		cs_inc(CS_E_SIZE_FORKS, b);
+		cs_add(CS_E_SIZE_LAT_SUM, b, r->lat);
+		cs_max(CS_E_SIZE_LAT_MAX, b, r->lat);
 	}
 	if (r->result)
-		c->err_count[-r->result < CS_NR_ERRNO ? -r->result : 0]++;
+		cs_inc(CS_E_ERRNOS, -r->result < CS_NR_ERRNO ? -r->result : 0);
 
 	cs_task_account(c, r);
 	cs_worst_account(c, r);
@@ -242,13 +260,17 @@ void cs_record(const struct cs_record *r)
 
 /*
  * Zero this CPU's counters for generation gen, in probe context: a
- * memset of a few KiB, once a CPU per reset.  The tables are not
- * touched: their entries of older generations count as free.
+ * memset of each entry's words, a few KiB in all, once a CPU per reset.
+ * The tables are not touched: their entries of older generations count
+ * as free.
  */
 void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
 {
-	size_t from = offsetof(struct cs_cpu, calls);
+	size_t from = offsetof(struct cs_cpu, worst_floor);
+	unsigned int e;
 
+	for (e = 0; e < CS_NR_ENTRIES; e++)
+		memset(this_cpu_ptr(cs_stat[e]), 0, cs_entries[e].words * sizeof(u64));
 	memset((char *)c + from, 0, sizeof(*c) - from);
 	/* Readers that see the new generation see zeroed counters. */
 	smp_wmb();
@@ -258,41 +280,56 @@ void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
 /* A new task's first run, timed from its wakeup. */
 void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
 {
-	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
-
 	trace_first_run(class, same_cpu, lat, killed);
-	c->first_run_hist[class][same_cpu ? 0 : 1][cs_log2_bucket(lat, CS_NR_BUCKETS)]++;
-	c->first_run_sum[class] += lat;
+	cs_hist(CS_E_FIRST_RUN, class * CS_N_SIDE + (same_cpu ? 0 : 1), lat);
+	cs_add(CS_E_FIRST_RUN_LAT_SUM, class, lat);
 	if (killed)
-		c->first_run_killed++;
+		cs_inc(CS_E_FIRST_RUN_KILLED, 0);
 }
 
 /* A fork's COW bill, closed: pages copied in the child and the parent. */
 void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 {
-	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
-
 	trace_cow_bill(class, child_copies, parent_copies);
-	c->bills_closed[class]++;
-	c->bill_child_copies[class] += child_copies;
-	c->bill_parent_copies[class] += parent_copies;
-	c->bill_hist[class][cs_log2_bucket(child_copies, CS_NR_BUCKETS)]++;
+	cs_inc(CS_E_BILLS, class);
+	cs_add(CS_E_BILL_CHILD_COPIES, class, child_copies);
+	cs_add(CS_E_BILL_PARENT_COPIES, class, parent_copies);
+	cs_hist(CS_E_COW_PAGES, class, child_copies);
+}
+
+/* The words of every entry, per CPU. */
+static size_t cs_stat_bytes(void)
+{
+	size_t n = 0;
+	unsigned int e;
+
+	for (e = 0; e < CS_NR_ENTRIES; e++)
+		n += cs_entries[e].words * sizeof(u64);
+	return n;
 }
 
 /* One CPU's buffers: its counters and its two tables. */
 size_t cs_buffers_per_cpu(void)
 {
-	return sizeof(struct cs_cpu) + (size_t)cs_task_slots * sizeof(struct cs_task) +
+	return sizeof(struct cs_cpu) + cs_stat_bytes() +
+	       (size_t)cs_task_slots * sizeof(struct cs_task) +
 	       (size_t)cs_worst_slots * sizeof(struct cs_worst);
 }
 
 int cs_buffers_alloc(void)
 {
+	unsigned int e;
 	int cpu;
 
+	for (e = 0; e < CS_NR_ENTRIES; e++) {
+		cs_stat[e] = __alloc_percpu(cs_entries[e].words * sizeof(u64),
+					    __alignof__(u64));
+		if (!cs_stat[e])
+			goto out_free;
+	}
 	cs_cpu = alloc_percpu(struct cs_cpu);
 	if (!cs_cpu)
-		return -ENOMEM;
+		goto out_free;
 	for_each_possible_cpu(cpu) {
 		struct cs_cpu *c = per_cpu_ptr(cs_cpu, cpu);
 		unsigned int i;
@@ -317,8 +354,13 @@ out_free:
 
 void cs_buffers_free(void)
 {
+	unsigned int e;
 	int cpu;
 
+	for (e = 0; e < CS_NR_ENTRIES; e++) {
+		free_percpu(cs_stat[e]);
+		cs_stat[e] = NULL;
+	}
 	if (!cs_cpu)
 		return;
 	for_each_possible_cpu(cpu) {

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * clonestat's lists, each written once, here.  No include guard: a file
+ * defines the macros of the lists it wants, then includes this one, and
+ * gets an expansion of each of them; the lists it did not ask for expand
+ * to nothing, and every list macro is undefined at the end.
+ *
+ * Not here: the trace events' symbolic names of classes and COW
+ * outcomes, which __print_symbolic() needs as literal lists (trace.h;
+ * selftests/trace_events_test.sh checks them against /proc/clonestat).
+ */
+
+/*
+ * CS_CLASS(ID, NAME): what a task creation is, decided from its clone
+ * flags and arguments.  fork: a new process with a copied address space;
+ * vfork: CLONE_VFORK (vfork(), posix_spawn()); thread: CLONE_THREAD
+ * (pthread_create()); shared_vm: CLONE_VM without CLONE_THREAD or
+ * CLONE_VFORK; namespace: any CLONE_NEW*; kthread: a kernel thread (and
+ * idle threads); worker: io_uring and user workers (no kernel_clone()
+ * call); other: a new process sharing files, fs or sysvsem.
+ */
+#ifndef CS_CLASS
+#define CS_CLASS(id, name)
+#endif
+CS_CLASS(FORK,		"fork")
+CS_CLASS(VFORK,		"vfork")
+CS_CLASS(THREAD,	"thread")
+CS_CLASS(SHARED_VM,	"shared_vm")
+CS_CLASS(NS,		"namespace")
+CS_CLASS(KTHREAD,	"kthread")
+CS_CLASS(WORKER,	"worker")
+CS_CLASS(OTHER,		"other")
+#undef CS_CLASS
+
+/*
+ * CS_PHASE(ID, NAME): the parts of a creation's latency, which add up to
+ * the whole.  copy: copy_process() less the memory-map copy; mm: the
+ * memory-map copy; rest: the rest of kernel_clone() up to the wakeup.
+ */
+#ifndef CS_PHASE
+#define CS_PHASE(id, name)
+#endif
+CS_PHASE(PH_COPY,	"copy_ns")
+CS_PHASE(PH_MM,		"mm_ns")
+CS_PHASE(PH_REST,	"rest_ns")
+#undef CS_PHASE
+
+/*
+ * CS_DROP(ID, NAME): what could not be recorded, by cause.  nested: a
+ * clonestat probe hit inside another; inflight: no free in-flight slot
+ * for a clone; child: no free slot to time a child's first run; bill: no
+ * free COW bill for a fork; cow: no free slot to follow a COW fault.
+ */
+#ifndef CS_DROP
+#define CS_DROP(id, name)
+#endif
+CS_DROP(DROP_NESTED,	"nested")
+CS_DROP(DROP_INFLIGHT,	"inflight")
+CS_DROP(DROP_CHILD,	"child")
+CS_DROP(DROP_BILL,	"bill")
+CS_DROP(DROP_COW,	"cow")
+#undef CS_DROP
+
+/* CS_IGNORE(ID, NAME): events not recorded on purpose, by reason. */
+#ifndef CS_IGNORE
+#define CS_IGNORE(id, name)
+#endif
+CS_IGNORE(IGN_DISABLED,	"disabled")
+CS_IGNORE(IGN_FILTER,	"filter")
+#undef CS_IGNORE
+
+/* CS_PROBE(ID, NAME): the handlers, for the self-cost sampling. */
+#ifndef CS_PROBE
+#define CS_PROBE(id, name)
+#endif
+CS_PROBE(P_CLONE_ENTRY,	"kernel_clone.entry")
+CS_PROBE(P_CLONE_RET,	"kernel_clone.return")
+CS_PROBE(P_NEWTASK,	"task_newtask")
+CS_PROBE(P_MM_ENTRY,	"mm_copy.entry")
+CS_PROBE(P_MM_RET,	"mm_copy.return")
+CS_PROBE(P_WAKE,	"sched_wakeup_new")
+CS_PROBE(P_FIRST_RUN,	"schedule_tail")
+CS_PROBE(P_WP_ENTRY,	"do_wp_page.entry")
+CS_PROBE(P_WP_RET,	"do_wp_page.return")
+CS_PROBE(P_WP_MARK,	"wp_page_copy/reuse")
+CS_PROBE(P_THP_RET,	"do_huge_pmd_wp_page")
+CS_PROBE(P_EXIT_MMAP,	"exit_mmap")
+#undef CS_PROBE
+
+/*
+ * CS_COW_OUTCOME(ID, NAME): what a write fault on a private mapping did.
+ * none: not known yet (never counted, no name); copies: a new page
+ * (copy-on-write); reuses: the page was reused, nobody else had it;
+ * other: neither could be told (userfaultfd, KSM...).
+ */
+#ifndef CS_COW_OUTCOME
+#define CS_COW_OUTCOME(id, name)
+#endif
+CS_COW_OUTCOME(COW_NONE,	NULL)
+CS_COW_OUTCOME(COW_COPY,	"copies")
+CS_COW_OUTCOME(COW_REUSE,	"reuses")
+CS_COW_OUTCOME(COW_OTHER,	"other")
+#undef CS_COW_OUTCOME
+
+/*
+ * The counters and histograms: this table is their per-CPU layout, the
+ * sum a read makes, and their names in the "counters" section.
+ *
+ *   CS_COUNTER(ID, OUTER, INNER, MERGE, SHOW, NAME)
+ *	OUTER x INNER words, word [o][i] at o * CS_N_INNER + i
+ *   CS_HIST(ID, OUTER, INNER, UNIT, NAME)
+ *	a log2 histogram of CS_NR_BUCKETS buckets for each OUTER x INNER,
+ *	bucket b of [o][i] at (o * CS_N_INNER + i) * CS_NR_BUCKETS + b
+ *
+ * ID names the entry: CS_E_ID.  OUTER and INNER are dimensions (ONE,
+ * CLASS, PHASE...: their sizes are CS_N_ONE, CS_N_CLASS...).  MERGE is
+ * how CPUs' words add up: SUM, or MAX (the largest).  NAME has a %s for
+ * OUTER's element (unless ONE), then one for INNER's (unless ONE); a
+ * histogram's bucket follows as ".LOW", its lower bound, and only
+ * non-zero buckets print.  SHOW: ALL prints every word, NONZERO those
+ * that are not 0, NONE none (the code around the table prints it).  A run
+ * of consecutive entries with one OUTER (not ONE) prints by its element:
+ * the run's words for "fork", then for "vfork"...; when the run's first
+ * entry is a NONZERO counter of one word an element, its 0 hides the
+ * element's whole run.
+ *
+ * Adding a counter: one line here, and the code that counts it.
+ */
+#ifndef CS_COUNTER
+#define CS_COUNTER(id, outer, inner, merge, show, name)
+#endif
+#ifndef CS_HIST
+#define CS_HIST(id, outer, inner, unit, name)
+#endif
+CS_COUNTER(CALLS,		ONE,	ONE,	SUM, ALL,	"calls")
+CS_COUNTER(CALLS_KTHREAD,	ONE,	ONE,	SUM, ALL,	"calls_kthread")
+CS_COUNTER(OK,			ONE,	ONE,	SUM, ALL,	"ok")
+CS_COUNTER(FAILED,		ONE,	ONE,	SUM, ALL,	"failed")
+CS_COUNTER(DIRECT,		ONE,	ONE,	SUM, ALL,	"direct")
+CS_COUNTER(DROPS,		ONE,	DROP,	SUM, ALL,	"drops.%s")
+CS_COUNTER(TASK_INSERTS,	ONE,	ONE,	SUM, ALL,	"tasks.inserts")
+CS_COUNTER(TASK_EVICTIONS,	ONE,	ONE,	SUM, ALL,	"tasks.evictions")
+CS_COUNTER(IGNORED,		ONE,	IGNORE,	SUM, ALL,	"ignored.%s")
+CS_COUNTER(CLASS_CALLS,		CLASS,	ONE,	SUM, ALL,	"class.%s.calls")
+CS_COUNTER(CLASS_FAILED,	CLASS,	ONE,	SUM, ALL,	"class.%s.failed")
+CS_COUNTER(CLASS_UNTIMED,	CLASS,	ONE,	SUM, ALL,	"class.%s.untimed")
+CS_COUNTER(CLASS_LAT_SUM,	CLASS,	ONE,	SUM, ALL,	"class.%s.lat_sum_ns")
+CS_COUNTER(CLASS_LAT_MAX,	CLASS,	ONE,	MAX, ALL,	"class.%s.lat_max_ns")
+CS_COUNTER(CLASS_PHASE,		CLASS,	PHASE,	SUM, ALL,	"class.%s.%s")
+CS_COUNTER(FLAGS,		ONE,	FLAG,	SUM, NONZERO,	"flag.%s")
+CS_COUNTER(EXIT_SIGNALS,	ONE,	SIGNAL,	SUM, NONZERO,	"exit_signal.%s")
+CS_COUNTER(ERRNOS,		ONE,	ERRNO,	SUM, NONZERO,	"errno.%s")
+CS_HIST(LATENCY,		CLASS,	ONE,	"ns",		"hist.latency.%s")
+CS_COUNTER(VFORK_BLOCKED_SUM,	ONE,	ONE,	SUM, ALL,	"vfork_blocked_sum_ns")
+CS_HIST(VFORK_BLOCKED,		ONE,	ONE,	"ns",		"hist.vfork_blocked")
+CS_COUNTER(COW,			ONE,	COW,	SUM, ALL,	"cow.%s")
+CS_COUNTER(THP_REUSES,		ONE,	ONE,	SUM, ALL,	"cow.thp_reuses")
+CS_COUNTER(THP_SPLITS,		ONE,	ONE,	SUM, ALL,	"cow.thp_splits")
+CS_COUNTER(COW_LAT_SUM,		ONE,	ONE,	SUM, ALL,	"cow.lat_sum_ns")
+CS_HIST(COW_LATENCY,		ONE,	ONE,	"ns",		"hist.cow_latency")
+CS_COUNTER(FIRST_RUN_KILLED,	ONE,	ONE,	SUM, ALL,	"first_run.killed")
+CS_COUNTER(FIRST_RUN_LAT_SUM,	CLASS,	ONE,	SUM, ALL,	"first_run.%s.lat_sum_ns")
+CS_HIST(FIRST_RUN,		CLASS,	SIDE,	"ns",		"hist.first_run.%s.%s")
+CS_COUNTER(BILLS,		CLASS,	ONE,	SUM, ALL,	"bill.%s.forks")
+CS_COUNTER(BILL_CHILD_COPIES,	CLASS,	ONE,	SUM, ALL,	"bill.%s.child_copies")
+CS_COUNTER(BILL_PARENT_COPIES,	CLASS,	ONE,	SUM, ALL,	"bill.%s.parent_copies")
+CS_HIST(COW_PAGES,		CLASS,	ONE,	"pages",	"hist.cow_pages_per_fork.%s")
+CS_COUNTER(SIZE_FORKS,		SIZE,	ONE,	SUM, NONZERO,	"size.%s.forks")
+CS_COUNTER(SIZE_LAT_SUM,	SIZE,	ONE,	SUM, ALL,	"size.%s.lat_sum_ns")
+CS_COUNTER(SIZE_LAT_MAX,	SIZE,	ONE,	MAX, ALL,	"size.%s.lat_max_ns")
+CS_COUNTER(PROBE_SAMPLED,	PROBE,	ONE,	SUM, NONE,	"self.%s.sampled")
+CS_COUNTER(PROBE_HITS,		PROBE,	ONE,	SUM, NONE,	"self.%s.hits")
+CS_COUNTER(PROBE_NS,		PROBE,	ONE,	SUM, NONE,	"self.%s.ticks")
+#undef CS_COUNTER
+#undef CS_HIST
