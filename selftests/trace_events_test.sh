@@ -18,8 +18,9 @@
 # the child (the event's pid is the clone event's child), of its class,
 # none killed; cow_bill events one per forked child, closed in that child,
 # whose child_copies are exactly the copy events that child took (at
-# least 16 in the COW child); and every sum and histogram count the same
-# as /proc/clonestat's counters.
+# least 16 in the COW child); every sum and histogram count the same as
+# /proc/clonestat's counters; and the events' format files name the
+# classes as /proc/clonestat does, value for value.
 #
 # usage: trace_events_test.sh DIR_WITH_CLONE_WORKLOAD
 
@@ -124,6 +125,20 @@ for line in text.split("\nsection counters\n", 1)[1].splitlines():
 
 def c(name):
     return counters.get(name, 0)
+
+
+# The events' class names, which trace.h writes out for __print_symbolic():
+# in each format file, after the kernel put the enum's values in
+# (TRACE_DEFINE_ENUM), value i names the i-th class /proc/clonestat counts.
+classes = [k[len("class."):-len(".calls")] for k in counters
+           if k.startswith("class.") and k.endswith(".calls") and k.count(".") == 2]
+expect("classes in /proc/clonestat", classes, CLASSES)
+for event in ("clone", "first_run", "cow_bill"):
+    with open("/sys/kernel/tracing/events/clonestat/%s/format" % event) as f:
+        fmt = f.read().split("print fmt:", 1)[-1]
+    expect("%s's format: the class names" % event,
+           re.findall(r'\{\s*(\w+),\s*"([^"]*)"\s*\}', fmt),
+           [(str(i), k) for i, k in enumerate(classes)])
 
 
 def csum(prefix):
