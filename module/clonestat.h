@@ -134,10 +134,22 @@ enum cs_entry {
 	CS_NR_ENTRIES
 };
 
+/*
+ * The counters of one CPU, the table's CS_COUNTER() lines in its order.
+ * Written only with this_cpu_*(), in place; read with READ_ONCE().
+ */
+#define CS_COUNTER(id, o, i, ...)	id[CS_N_##o * CS_N_##i],
+struct cs_counters {
+	u64
+#include "lists.h"
+	end[0];
+};
+
 /* An entry of the counters table, as stats.c and proc.c use it. */
 struct cs_entry_desc {
 	const char *name;
-	const char *unit;		/* a histogram's values', else NULL */
+	const char *unit;		/* a histogram's values'; NULL: a counter */
+	unsigned int off;		/* a counter's first word in cs_counters */
 	unsigned int words;
 	u8 outer, inner;		/* enum cs_dim */
 	u8 merge;			/* enum cs_merge */
@@ -147,30 +159,20 @@ struct cs_entry_desc {
 extern const struct cs_entry_desc cs_entries[CS_NR_ENTRIES];
 
 /*
- * Each entry's words, per CPU, are an allocation of their own, which the
- * table's build checks against CS_ENTRY_MAX_BYTES: each stays far below
- * alloc_percpu()'s limit (32 KiB) whatever the table grows to.  Written
- * only through cs_add(), cs_inc(), cs_max() and cs_hist().
+ * Per CPU: the counters, one allocation, and each histogram, one each:
+ * the build checks each against CS_ENTRY_MAX_BYTES, far below
+ * alloc_percpu()'s limit (32 KiB), whatever the table grows to.
  */
 #define CS_ENTRY_MAX_BYTES	(16 * 1024)
 
-extern u64 __percpu *cs_stat[CS_NR_ENTRIES];
+extern struct cs_counters __percpu *cs_counters;
+extern u64 __percpu *cs_hists[CS_NR_ENTRIES];	/* NULL for a counter */
 
-/* Word i of entry e, on this CPU: add, count one, keep the larger. */
-static __always_inline void cs_add(enum cs_entry e, unsigned int i, u64 v)
+/* Keep the larger of a counter's word and v. */
+static __always_inline void cs_max(u64 __percpu *word, u64 v)
 {
-	this_cpu_add(cs_stat[e][i], v);
-}
-
-static __always_inline void cs_inc(enum cs_entry e, unsigned int i)
-{
-	this_cpu_inc(cs_stat[e][i]);
-}
-
-static __always_inline void cs_max(enum cs_entry e, unsigned int i, u64 v)
-{
-	if (v > this_cpu_read(cs_stat[e][i]))
-		this_cpu_write(cs_stat[e][i], v);
+	if (v > this_cpu_read(*word))
+		this_cpu_write(*word, v);
 }
 
 static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
@@ -183,7 +185,7 @@ static inline unsigned int cs_log2_bucket(u64 v, unsigned int nr)
 /* One value v into histogram e's row (o * CS_N_INNER + i). */
 static __always_inline void cs_hist(enum cs_entry e, unsigned int row, u64 v)
 {
-	cs_inc(e, row * CS_NR_BUCKETS + cs_log2_bucket(v, CS_NR_BUCKETS));
+	this_cpu_inc(cs_hists[e][row * CS_NR_BUCKETS + cs_log2_bucket(v, CS_NR_BUCKETS)]);
 }
 
 /*
@@ -340,12 +342,12 @@ static __always_inline bool cs_enter(enum cs_probe_id id)
 
 	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
 		this_cpu_dec(cs_cpu->nest);
-		cs_inc(CS_E_DROPS, CS_DROP_NESTED);
+		this_cpu_inc(cs_counters->drops[CS_DROP_NESTED]);
 		return false;
 	}
 	if (unlikely(this_cpu_read(cs_cpu->gen) != gen))
 		cs_cpu_reset(this_cpu_ptr(cs_cpu), gen);
-	hits = this_cpu_inc_return(cs_stat[CS_E_PROBE_HITS][id]);
+	hits = this_cpu_inc_return(cs_counters->probe_hits[id]);
 	this_cpu_write(cs_cpu->sample_start,
 		       hits & cs_sample_mask ? 0 : cs_now());
 	return true;
@@ -356,8 +358,8 @@ static __always_inline void cs_exit(enum cs_probe_id id)
 	u64 start = this_cpu_read(cs_cpu->sample_start);
 
 	if (start) {
-		cs_add(CS_E_PROBE_NS, id, cs_now() - start);
-		cs_inc(CS_E_PROBE_SAMPLED, id);
+		this_cpu_add(cs_counters->probe_ns[id], cs_now() - start);
+		this_cpu_inc(cs_counters->probe_sampled[id]);
 	}
 	this_cpu_dec(cs_cpu->nest);
 }
@@ -408,7 +410,7 @@ static inline bool cs_wanted(void)
 
 	if (why == CS_NR_IGNORES)
 		return true;
-	cs_inc(CS_E_IGNORED, why);
+	this_cpu_inc(cs_counters->ignored[why]);
 	return false;
 }
 

@@ -103,8 +103,10 @@ CS_COW_OUTCOME(COW_OTHER,	"other")
 #undef CS_COW_OUTCOME
 
 /*
- * The counters and histograms: this table is their per-CPU layout, the
- * sum a read makes, and their names in the "counters" section.
+ * The counters and histograms: this table is their per-CPU layout (the
+ * counters, members of struct cs_counters, one per-CPU allocation; each
+ * histogram an allocation of its own), the sum a read makes, and their
+ * names in the "counters" section.
  *
  *   CS_COUNTER(ID, OUTER, INNER, MERGE, SHOW, NAME)
  *	OUTER x INNER words, word [o][i] at o * CS_N_INNER + i
@@ -112,7 +114,8 @@ CS_COW_OUTCOME(COW_OTHER,	"other")
  *	a log2 histogram of CS_NR_BUCKETS buckets for each OUTER x INNER,
  *	bucket b of [o][i] at (o * CS_N_INNER + i) * CS_NR_BUCKETS + b
  *
- * ID names the entry: CS_E_ID.  OUTER and INNER are dimensions (ONE,
+ * ID names the entry (CS_E_ followed by ID) and a counter's member of
+ * struct cs_counters.  OUTER and INNER are dimensions (ONE,
  * CLASS, PHASE...: their sizes are CS_N_ONE, CS_N_CLASS...).  MERGE is
  * how CPUs' words add up: SUM, or MAX (the largest).  NAME has a %s for
  * OUTER's element (unless ONE), then one for INNER's (unless ONE); a
@@ -132,44 +135,44 @@ CS_COW_OUTCOME(COW_OTHER,	"other")
 #ifndef CS_HIST
 #define CS_HIST(id, outer, inner, unit, name)
 #endif
-CS_COUNTER(CALLS,		ONE,	ONE,	SUM, ALL,	"calls")
-CS_COUNTER(CALLS_KTHREAD,	ONE,	ONE,	SUM, ALL,	"calls_kthread")
-CS_COUNTER(OK,			ONE,	ONE,	SUM, ALL,	"ok")
-CS_COUNTER(FAILED,		ONE,	ONE,	SUM, ALL,	"failed")
-CS_COUNTER(DIRECT,		ONE,	ONE,	SUM, ALL,	"direct")
-CS_COUNTER(DROPS,		ONE,	DROP,	SUM, ALL,	"drops.%s")
-CS_COUNTER(TASK_INSERTS,	ONE,	ONE,	SUM, ALL,	"tasks.inserts")
-CS_COUNTER(TASK_EVICTIONS,	ONE,	ONE,	SUM, ALL,	"tasks.evictions")
-CS_COUNTER(IGNORED,		ONE,	IGNORE,	SUM, ALL,	"ignored.%s")
-CS_COUNTER(CLASS_CALLS,		CLASS,	ONE,	SUM, ALL,	"class.%s.calls")
-CS_COUNTER(CLASS_FAILED,	CLASS,	ONE,	SUM, ALL,	"class.%s.failed")
-CS_COUNTER(CLASS_UNTIMED,	CLASS,	ONE,	SUM, ALL,	"class.%s.untimed")
-CS_COUNTER(CLASS_LAT_SUM,	CLASS,	ONE,	SUM, ALL,	"class.%s.lat_sum_ns")
-CS_COUNTER(CLASS_LAT_MAX,	CLASS,	ONE,	MAX, ALL,	"class.%s.lat_max_ns")
-CS_COUNTER(CLASS_PHASE,		CLASS,	PHASE,	SUM, ALL,	"class.%s.%s")
-CS_COUNTER(FLAGS,		ONE,	FLAG,	SUM, NONZERO,	"flag.%s")
-CS_COUNTER(EXIT_SIGNALS,	ONE,	SIGNAL,	SUM, NONZERO,	"exit_signal.%s")
-CS_COUNTER(ERRNOS,		ONE,	ERRNO,	SUM, NONZERO,	"errno.%s")
-CS_HIST(LATENCY,		CLASS,	ONE,	"ns",		"hist.latency.%s")
-CS_COUNTER(VFORK_BLOCKED_SUM,	ONE,	ONE,	SUM, ALL,	"vfork_blocked_sum_ns")
-CS_HIST(VFORK_BLOCKED,		ONE,	ONE,	"ns",		"hist.vfork_blocked")
-CS_COUNTER(COW,			ONE,	COW,	SUM, ALL,	"cow.%s")
-CS_COUNTER(THP_REUSES,		ONE,	ONE,	SUM, ALL,	"cow.thp_reuses")
-CS_COUNTER(THP_SPLITS,		ONE,	ONE,	SUM, ALL,	"cow.thp_splits")
-CS_COUNTER(COW_LAT_SUM,		ONE,	ONE,	SUM, ALL,	"cow.lat_sum_ns")
-CS_HIST(COW_LATENCY,		ONE,	ONE,	"ns",		"hist.cow_latency")
-CS_COUNTER(FIRST_RUN_KILLED,	ONE,	ONE,	SUM, ALL,	"first_run.killed")
-CS_COUNTER(FIRST_RUN_LAT_SUM,	CLASS,	ONE,	SUM, ALL,	"first_run.%s.lat_sum_ns")
-CS_HIST(FIRST_RUN,		CLASS,	SIDE,	"ns",		"hist.first_run.%s.%s")
-CS_COUNTER(BILLS,		CLASS,	ONE,	SUM, ALL,	"bill.%s.forks")
-CS_COUNTER(BILL_CHILD_COPIES,	CLASS,	ONE,	SUM, ALL,	"bill.%s.child_copies")
-CS_COUNTER(BILL_PARENT_COPIES,	CLASS,	ONE,	SUM, ALL,	"bill.%s.parent_copies")
-CS_HIST(COW_PAGES,		CLASS,	ONE,	"pages",	"hist.cow_pages_per_fork.%s")
-CS_COUNTER(SIZE_FORKS,		SIZE,	ONE,	SUM, NONZERO,	"size.%s.forks")
-CS_COUNTER(SIZE_LAT_SUM,	SIZE,	ONE,	SUM, ALL,	"size.%s.lat_sum_ns")
-CS_COUNTER(SIZE_LAT_MAX,	SIZE,	ONE,	MAX, ALL,	"size.%s.lat_max_ns")
-CS_COUNTER(PROBE_SAMPLED,	PROBE,	ONE,	SUM, NONE,	"self.%s.sampled")
-CS_COUNTER(PROBE_HITS,		PROBE,	ONE,	SUM, NONE,	"self.%s.hits")
-CS_COUNTER(PROBE_NS,		PROBE,	ONE,	SUM, NONE,	"self.%s.ticks")
+CS_COUNTER(calls,		ONE,	ONE,	SUM, ALL,	"calls")
+CS_COUNTER(calls_kthread,	ONE,	ONE,	SUM, ALL,	"calls_kthread")
+CS_COUNTER(ok,			ONE,	ONE,	SUM, ALL,	"ok")
+CS_COUNTER(failed,		ONE,	ONE,	SUM, ALL,	"failed")
+CS_COUNTER(direct,		ONE,	ONE,	SUM, ALL,	"direct")
+CS_COUNTER(drops,		ONE,	DROP,	SUM, ALL,	"drops.%s")
+CS_COUNTER(task_inserts,	ONE,	ONE,	SUM, ALL,	"tasks.inserts")
+CS_COUNTER(task_evictions,	ONE,	ONE,	SUM, ALL,	"tasks.evictions")
+CS_COUNTER(ignored,		ONE,	IGNORE,	SUM, ALL,	"ignored.%s")
+CS_COUNTER(class_calls,		CLASS,	ONE,	SUM, ALL,	"class.%s.calls")
+CS_COUNTER(class_failed,	CLASS,	ONE,	SUM, ALL,	"class.%s.failed")
+CS_COUNTER(class_untimed,	CLASS,	ONE,	SUM, ALL,	"class.%s.untimed")
+CS_COUNTER(class_lat_sum,	CLASS,	ONE,	SUM, ALL,	"class.%s.lat_sum_ns")
+CS_COUNTER(class_lat_max,	CLASS,	ONE,	MAX, ALL,	"class.%s.lat_max_ns")
+CS_COUNTER(class_phase,		CLASS,	PHASE,	SUM, ALL,	"class.%s.%s")
+CS_COUNTER(flags,		ONE,	FLAG,	SUM, NONZERO,	"flag.%s")
+CS_COUNTER(exit_signals,	ONE,	SIGNAL,	SUM, NONZERO,	"exit_signal.%s")
+CS_COUNTER(errnos,		ONE,	ERRNO,	SUM, NONZERO,	"errno.%s")
+CS_HIST(latency,		CLASS,	ONE,	"ns",		"hist.latency.%s")
+CS_COUNTER(vfork_blocked_sum,	ONE,	ONE,	SUM, ALL,	"vfork_blocked_sum_ns")
+CS_HIST(vfork_blocked,		ONE,	ONE,	"ns",		"hist.vfork_blocked")
+CS_COUNTER(cow,			ONE,	COW,	SUM, ALL,	"cow.%s")
+CS_COUNTER(thp_reuses,		ONE,	ONE,	SUM, ALL,	"cow.thp_reuses")
+CS_COUNTER(thp_splits,		ONE,	ONE,	SUM, ALL,	"cow.thp_splits")
+CS_COUNTER(cow_lat_sum,		ONE,	ONE,	SUM, ALL,	"cow.lat_sum_ns")
+CS_HIST(cow_latency,		ONE,	ONE,	"ns",		"hist.cow_latency")
+CS_COUNTER(first_run_killed,	ONE,	ONE,	SUM, ALL,	"first_run.killed")
+CS_COUNTER(first_run_lat_sum,	CLASS,	ONE,	SUM, ALL,	"first_run.%s.lat_sum_ns")
+CS_HIST(first_run,		CLASS,	SIDE,	"ns",		"hist.first_run.%s.%s")
+CS_COUNTER(bills,		CLASS,	ONE,	SUM, ALL,	"bill.%s.forks")
+CS_COUNTER(bill_child_copies,	CLASS,	ONE,	SUM, ALL,	"bill.%s.child_copies")
+CS_COUNTER(bill_parent_copies,	CLASS,	ONE,	SUM, ALL,	"bill.%s.parent_copies")
+CS_HIST(cow_pages,		CLASS,	ONE,	"pages",	"hist.cow_pages_per_fork.%s")
+CS_COUNTER(size_forks,		SIZE,	ONE,	SUM, NONZERO,	"size.%s.forks")
+CS_COUNTER(size_lat_sum,	SIZE,	ONE,	SUM, ALL,	"size.%s.lat_sum_ns")
+CS_COUNTER(size_lat_max,	SIZE,	ONE,	MAX, ALL,	"size.%s.lat_max_ns")
+CS_COUNTER(probe_sampled,	PROBE,	ONE,	SUM, NONE,	"self.%s.sampled")
+CS_COUNTER(probe_hits,		PROBE,	ONE,	SUM, NONE,	"self.%s.hits")
+CS_COUNTER(probe_ns,		PROBE,	ONE,	SUM, NONE,	"self.%s.ticks")
 #undef CS_COUNTER
 #undef CS_HIST

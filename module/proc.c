@@ -103,7 +103,8 @@ static const char *const cs_flag_names[CS_NR_FLAGS] = {
 
 /* All CPUs' counters added up (the MAX entries: the largest). */
 struct cs_sum {
-	u64 *w[CS_NR_ENTRIES];		/* each entry's words, summed */
+	struct cs_counters c;
+	u64 *w[CS_NR_ENTRIES];		/* each entry's words: in c, or a histogram's */
 	unsigned int gen;		/* the generation read */
 	unsigned int nr_entries;	/* task entries of all CPUs, unmerged */
 	unsigned int nr_tasks;		/* ... merged: one row a process */
@@ -136,7 +137,8 @@ static void cs_sum_counters(struct cs_sum *s)
 			continue;
 		for (e = 0; e < CS_NR_ENTRIES; e++) {
 			const struct cs_entry_desc *d = &cs_entries[e];
-			const u64 *c = per_cpu_ptr(cs_stat[e], cpu);
+			const u64 *c = d->unit ? per_cpu_ptr(cs_hists[e], cpu) :
+				       (const u64 *)per_cpu_ptr(cs_counters, cpu) + d->off;
 			u64 *sum = s->w[e];
 
 			/*
@@ -147,7 +149,7 @@ static void cs_sum_counters(struct cs_sum *s)
 			 * stores in order; elsewhere this is as approximate
 			 * as the other counters).
 			 */
-			if (e == CS_E_PROBE_HITS)
+			if (e == CS_E_probe_hits)
 				smp_rmb();	/* the samples before the hits */
 			for (i = 0; i < d->words; i++) {
 				u64 v = READ_ONCE(c[i]);
@@ -648,48 +650,48 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 		   "calls", "failed", "avg_ns", "max_ns", "avg_copy_ns",
 		   "avg_mm_ns", "avg_rest_ns");
 	for (i = 0; i < CS_NR_CLASSES; i++) {
-		u64 n = s->w[CS_E_CLASS_CALLS][i];
-		const u64 *ph = &s->w[CS_E_CLASS_PHASE][i * CS_NR_PHASES];
+		u64 n = s->c.class_calls[i];
+		const u64 *ph = &s->c.class_phase[i * CS_NR_PHASES];
 
 		seq_printf(m, "%-12s %10llu %8llu %12llu %12llu %12llu %12llu %12llu\n",
-			   cs_class_names[i], n, s->w[CS_E_CLASS_FAILED][i],
-			   cs_avg(s->w[CS_E_CLASS_LAT_SUM][i], n), s->w[CS_E_CLASS_LAT_MAX][i],
+			   cs_class_names[i], n, s->c.class_failed[i],
+			   cs_avg(s->c.class_lat_sum[i], n), s->c.class_lat_max[i],
 			   cs_avg(ph[CS_PH_COPY], n), cs_avg(ph[CS_PH_MM], n),
 			   cs_avg(ph[CS_PH_REST], n));
 	}
 
 	seq_puts(m, "\nsection flags\n");
 	seq_printf(m, "# %-22s %10s\n", "flag", "count");
-	cs_show_list(m, s, CS_E_FLAGS);
+	cs_show_list(m, s, CS_E_flags);
 	seq_puts(m, "\nsection exit_signals\n");
 	seq_printf(m, "# %-22s %10s\n", "signal (not SIGCHLD)", "count");
-	cs_show_list(m, s, CS_E_EXIT_SIGNALS);
+	cs_show_list(m, s, CS_E_exit_signals);
 	seq_puts(m, "\nsection errors\n");
 	seq_printf(m, "# %-22s %10s\n", "errno", "count");
-	cs_show_list(m, s, CS_E_ERRNOS);
+	cs_show_list(m, s, CS_E_errnos);
 
-	cs_show_hists(m, s, CS_E_LATENCY);
-	cs_show_hists(m, s, CS_E_VFORK_BLOCKED);
-	cs_show_hists(m, s, CS_E_FIRST_RUN);
+	cs_show_hists(m, s, CS_E_latency);
+	cs_show_hists(m, s, CS_E_vfork_blocked);
+	cs_show_hists(m, s, CS_E_first_run);
 
 	seq_puts(m, "\nsection cow\n");
 	cs_cow_show(m);
 	seq_printf(m, "# %-22s %10s\n", "outcome", "faults");
 	for (k = CS_COW_COPY; k < CS_NR_COW; k++)
-		seq_printf(m, "%-24s %10llu\n", cs_cow_names[k], s->w[CS_E_COW][k]);
-	seq_printf(m, "%-24s %10llu\n", "thp_reuses", s->w[CS_E_THP_REUSES][0]);
-	seq_printf(m, "%-24s %10llu\n", "thp_splits", s->w[CS_E_THP_SPLITS][0]);
-	cs_show_hists(m, s, CS_E_COW_LATENCY);
+		seq_printf(m, "%-24s %10llu\n", cs_cow_names[k], s->c.cow[k]);
+	seq_printf(m, "%-24s %10llu\n", "thp_reuses", s->c.thp_reuses[0]);
+	seq_printf(m, "%-24s %10llu\n", "thp_splits", s->c.thp_splits[0]);
+	cs_show_hists(m, s, CS_E_cow_latency);
 
 	seq_puts(m, "\nsection cow_bills\n");
 	seq_printf(m, "# %-10s %10s %14s %14s\n", "class", "forks",
 		   "child_copies", "parent_copies");
 	for (i = 0; i < CS_NR_CLASSES; i++)
-		if (s->w[CS_E_BILLS][i])
+		if (s->c.bills[i])
 			seq_printf(m, "%-12s %10llu %14llu %14llu\n", cs_class_names[i],
-				   s->w[CS_E_BILLS][i], s->w[CS_E_BILL_CHILD_COPIES][i],
-				   s->w[CS_E_BILL_PARENT_COPIES][i]);
-	cs_show_hists(m, s, CS_E_COW_PAGES);
+				   s->c.bills[i], s->c.bill_child_copies[i],
+				   s->c.bill_parent_copies[i]);
+	cs_show_hists(m, s, CS_E_cow_pages);
 
 	seq_puts(m, "\nsection memory\n");
 	seq_printf(m, "# %-22s %12s\n", "what", "bytes");
@@ -702,21 +704,21 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "# %-22s %12s %10s %10s\n", "handler", "hits", "sampled",
 		   "avg_ns");
 	for (k = 0; k < CS_NR_PROBES; k++)
-		if (s->w[CS_E_PROBE_HITS][k])
+		if (s->c.probe_hits[k])
 			seq_printf(m, "%-24s %12llu %10llu %10llu\n", cs_probe_names[k],
-				   s->w[CS_E_PROBE_HITS][k], s->w[CS_E_PROBE_SAMPLED][k],
-				   cs_avg(cs_ns(s->w[CS_E_PROBE_NS][k]),
-					  s->w[CS_E_PROBE_SAMPLED][k]));
+				   s->c.probe_hits[k], s->c.probe_sampled[k],
+				   cs_avg(cs_ns(s->c.probe_ns[k]),
+					  s->c.probe_sampled[k]));
 
 	seq_puts(m, "\nsection parent_size\n");
 	seq_printf(m, "# %-31s %10s %12s %12s\n", "parent_vm_kib", "forks",
 		   "avg_ns", "max_ns");
 	for (k = 0; k < CS_NR_SIZES; k++)
-		if (s->w[CS_E_SIZE_FORKS][k])
+		if (s->c.size_forks[k])
 			seq_printf(m, "%15llu .. %-15llu %10llu %12llu %12llu\n",
-				   cs_bucket_lo(k), cs_bucket_hi(k), s->w[CS_E_SIZE_FORKS][k],
-				   cs_avg(s->w[CS_E_SIZE_LAT_SUM][k], s->w[CS_E_SIZE_FORKS][k]),
-				   s->w[CS_E_SIZE_LAT_MAX][k]);
+				   cs_bucket_lo(k), cs_bucket_hi(k), s->c.size_forks[k],
+				   cs_avg(s->c.size_lat_sum[k], s->c.size_forks[k]),
+				   s->c.size_lat_max[k]);
 
 	seq_puts(m, "\nsection tasks\n");
 	seq_printf(m, "# %-8s %-16s", "tgid", "comm");
@@ -752,12 +754,12 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 	unsigned int k;
 
 	seq_puts(m, "\nsection counters\n");
-	cs_show_entries(m, s, CS_E_CALLS, CS_E_CALLS_KTHREAD);
-	seq_printf(m, "calls_user %llu\n", s->w[CS_E_CALLS][0] - s->w[CS_E_CALLS_KTHREAD][0]);
-	cs_show_entries(m, s, CS_E_CALLS_KTHREAD, CS_E_DROPS);
+	cs_show_entries(m, s, CS_E_calls, CS_E_calls_kthread);
+	seq_printf(m, "calls_user %llu\n", s->c.calls[0] - s->c.calls_kthread[0]);
+	cs_show_entries(m, s, CS_E_calls_kthread, CS_E_drops);
 	cs_probes_counters(m);
 	seq_printf(m, "clock %s\n", cs_clock_name());
-	cs_show_entries(m, s, CS_E_DROPS, CS_E_IGNORED);
+	cs_show_entries(m, s, CS_E_drops, CS_E_ignored);
 	seq_printf(m, "tasks.entries %u\n", s->nr_entries);
 	seq_printf(m, "tasks.rows %u\n", s->nr_tasks);
 	seq_printf(m, "tasks.capacity %u\n", num_possible_cpus() * cs_task_slots);
@@ -766,17 +768,17 @@ static void cs_show_counters(struct seq_file *m, const struct cs_sum *s)
 	seq_printf(m, "memory.total_bytes %zu\n", cs_memory_total());
 	seq_printf(m, "tasks.hidden %u\n", s->tasks_hidden);
 	seq_printf(m, "worst.hidden %u\n", s->worst_hidden);
-	cs_show_entries(m, s, CS_E_IGNORED, CS_E_COW);
+	cs_show_entries(m, s, CS_E_ignored, CS_E_cow);
 	cs_cow_counters(m);
-	cs_show_entries(m, s, CS_E_COW, CS_E_SIZE_FORKS);
+	cs_show_entries(m, s, CS_E_cow, CS_E_size_forks);
 	for (k = 0; k < CS_NR_PROBES; k++) {
-		if (!s->w[CS_E_PROBE_HITS][k])
+		if (!s->c.probe_hits[k])
 			continue;
-		seq_printf(m, "self.%s.hits %llu\n", cs_probe_names[k], s->w[CS_E_PROBE_HITS][k]);
+		seq_printf(m, "self.%s.hits %llu\n", cs_probe_names[k], s->c.probe_hits[k]);
 		seq_printf(m, "self.%s.avg_ns %llu\n", cs_probe_names[k],
-			   cs_avg(cs_ns(s->w[CS_E_PROBE_NS][k]), s->w[CS_E_PROBE_SAMPLED][k]));
+			   cs_avg(cs_ns(s->c.probe_ns[k]), s->c.probe_sampled[k]));
 	}
-	cs_show_entries(m, s, CS_E_SIZE_FORKS, CS_NR_ENTRIES);
+	cs_show_entries(m, s, CS_E_size_forks, CS_NR_ENTRIES);
 }
 
 static int clonestat_show(struct seq_file *m, void *v)
@@ -790,15 +792,22 @@ static int clonestat_show(struct seq_file *m, void *v)
 	if (!s)
 		return -ENOMEM;
 	for (e = 0, n = 0; e < CS_NR_ENTRIES; e++)
-		n += cs_entries[e].words;
+		if (cs_entries[e].unit)
+			n += cs_entries[e].words;
 	words = kvcalloc(n, sizeof(*words), GFP_KERNEL);
 	if (!words) {
 		kvfree(s);
 		return -ENOMEM;
 	}
 	for (e = 0, n = 0; e < CS_NR_ENTRIES; e++) {
-		s->w[e] = &words[n];
-		n += cs_entries[e].words;
+		const struct cs_entry_desc *d = &cs_entries[e];
+
+		if (d->unit) {
+			s->w[e] = &words[n];
+			n += d->words;
+		} else {
+			s->w[e] = (u64 *)&s->c + d->off;
+		}
 	}
 	s->ns = m->private;
 	s->gen = READ_ONCE(cs_gen);

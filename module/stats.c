@@ -2,9 +2,9 @@
 /*
  * clonestat per-CPU buffers.
  *
- *   cs_stat[e]: entry e of the counters table (lists.h), per CPU, an
- *               allocation each
- *   cs_cpu:     per CPU, the nesting guard, the generation, and
+ *   cs_counters: the counters of the table in lists.h, per CPU
+ *   cs_hists[e]: its histogram e, per CPU, an allocation each
+ *   cs_cpu:      per CPU, the nesting guard, the generation, and
  *     tasks[cs_task_slots]     (kvzalloc_node(), on the CPU's node)
  *     worst[cs_worst_slots]
  *
@@ -15,7 +15,7 @@
  * writer.  No lock, no allocation, no printk on the write side.
  *
  * Counters and histogram buckets are single machine words, written in
- * place with this_cpu_*() (cs_add(), cs_inc(), cs_max(), cs_hist()) and
+ * place with this_cpu_*() (or cs_max() and cs_hist(), built on them) and
  * read with READ_ONCE(): a reader summing them while writers run gets an
  * approximate total, never a torn word.
  *
@@ -54,14 +54,15 @@
 #include "trace.h"
 
 struct cs_cpu __percpu *cs_cpu;
-u64 __percpu *cs_stat[CS_NR_ENTRIES] __read_mostly;
+struct cs_counters __percpu *cs_counters __read_mostly;
+u64 __percpu *cs_hists[CS_NR_ENTRIES] __read_mostly;
 
 /* 0, or a build error for an entry of more than CS_ENTRY_MAX_BYTES. */
 #define CS_FITS(words)	BUILD_BUG_ON_ZERO((words) * sizeof(u64) > CS_ENTRY_MAX_BYTES)
 
 #define CS_COUNTER(id, o, i, mg, sh, nm)					\
-	{ .name = nm,								\
-	  .words = CS_N_##o * CS_N_##i + CS_FITS(CS_N_##o * CS_N_##i),		\
+	{ .name = nm, .off = offsetof(struct cs_counters, id) / sizeof(u64),	\
+	  .words = CS_N_##o * CS_N_##i,						\
 	  .outer = CS_D_##o, .inner = CS_D_##i, .merge = CS_##mg, .show = CS_SHOW_##sh },
 #define CS_HIST(id, o, i, u, nm)						\
 	{ .name = nm, .unit = u,						\
@@ -133,8 +134,8 @@ noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 	name = true;
 	raw_write_seqcount_begin(&t->seq);
 	if (t->tgid && t->gen == c->gen)
-		cs_inc(CS_E_TASK_EVICTIONS, 0);
-	cs_inc(CS_E_TASK_INSERTS, 0);
+		this_cpu_inc(cs_counters->task_evictions[0]);
+	this_cpu_inc(cs_counters->task_inserts[0]);
 	t->gen = c->gen;
 	memset(t->calls, 0, sizeof(t->calls));
 	t->events = 0;
@@ -216,46 +217,52 @@ static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
 /* Called by the probes, in probe context, for every finished creation. */
 void cs_record(const struct cs_record *r)
 {
-	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
+	/*
+	 * In locals: the compiler reloads through r and cs_counters after
+	 * every this_cpu_*() write, which it must take as possibly writing
+	 * them.
+	 */
+	struct cs_counters __percpu *n = cs_counters;
+	unsigned long class = r->class;
 	unsigned int i;
-	u64 flags;
+	u64 lat = r->lat, flags;
 
 	trace_clone(r);
-	cs_inc(CS_E_CLASS_CALLS, r->class);
+	this_cpu_inc(n->class_calls[class]);
 	for (flags = r->flags; flags; flags &= flags - 1)
-		cs_inc(CS_E_FLAGS, __ffs64(flags));
+		this_cpu_inc(n->flags[__ffs64(flags)]);
 	if (r->exit_signal != SIGCHLD && r->exit_signal >= 0 &&
 	    r->exit_signal < CS_NR_SIGNALS)
-		cs_inc(CS_E_EXIT_SIGNALS, r->exit_signal);
+		this_cpu_inc(n->exit_signals[r->exit_signal]);
 	if (r->untimed) {
-		cs_inc(CS_E_CLASS_UNTIMED, r->class);
-		cs_task_account(c, r);
+		this_cpu_inc(n->class_untimed[class]);
+		cs_task_account(this_cpu_ptr(cs_cpu), r);
 		return;
 	}
 	if (r->result)
-		cs_inc(CS_E_CLASS_FAILED, r->class);
-	cs_add(CS_E_CLASS_LAT_SUM, r->class, r->lat);
-	cs_max(CS_E_CLASS_LAT_MAX, r->class, r->lat);
+		this_cpu_inc(n->class_failed[class]);
+	this_cpu_add(n->class_lat_sum[class], lat);
+	cs_max(&n->class_lat_max[class], lat);
 	for (i = 0; i < CS_NR_PHASES; i++)
-		cs_add(CS_E_CLASS_PHASE, r->class * CS_NR_PHASES + i, r->phase[i]);
-	cs_hist(CS_E_LATENCY, r->class, r->lat);
+		this_cpu_add(n->class_phase[class * CS_NR_PHASES + i], r->phase[i]);
+	cs_hist(CS_E_latency, class, lat);
 
 	if (r->flags & CLONE_VFORK && r->vfork_blocked) {
-		cs_hist(CS_E_VFORK_BLOCKED, 0, r->vfork_blocked);
-		cs_add(CS_E_VFORK_BLOCKED_SUM, 0, r->vfork_blocked);
+		cs_hist(CS_E_vfork_blocked, 0, r->vfork_blocked);
+		this_cpu_add(n->vfork_blocked_sum[0], r->vfork_blocked);
 	}
 	if (r->has_size) {
 		unsigned int b = cs_log2_bucket(r->parent_kib, CS_NR_SIZES);
 
-		cs_inc(CS_E_SIZE_FORKS, b);
-		cs_add(CS_E_SIZE_LAT_SUM, b, r->lat);
-		cs_max(CS_E_SIZE_LAT_MAX, b, r->lat);
+		this_cpu_inc(n->size_forks[b]);
+		this_cpu_add(n->size_lat_sum[b], lat);
+		cs_max(&n->size_lat_max[b], lat);
 	}
 	if (r->result)
-		cs_inc(CS_E_ERRNOS, -r->result < CS_NR_ERRNO ? -r->result : 0);
+		this_cpu_inc(n->errnos[-r->result < CS_NR_ERRNO ? -r->result : 0]);
 
-	cs_task_account(c, r);
-	cs_worst_account(c, r);
+	cs_task_account(this_cpu_ptr(cs_cpu), r);
+	cs_worst_account(this_cpu_ptr(cs_cpu), r);
 }
 
 /*
@@ -269,8 +276,10 @@ void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
 	size_t from = offsetof(struct cs_cpu, worst_floor);
 	unsigned int e;
 
+	memset(this_cpu_ptr(cs_counters), 0, sizeof(struct cs_counters));
 	for (e = 0; e < CS_NR_ENTRIES; e++)
-		memset(this_cpu_ptr(cs_stat[e]), 0, cs_entries[e].words * sizeof(u64));
+		if (cs_hists[e])
+			memset(this_cpu_ptr(cs_hists[e]), 0, cs_entries[e].words * sizeof(u64));
 	memset((char *)c + from, 0, sizeof(*c) - from);
 	/* Readers that see the new generation see zeroed counters. */
 	smp_wmb();
@@ -281,30 +290,33 @@ void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
 void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
 {
 	trace_first_run(class, same_cpu, lat, killed);
-	cs_hist(CS_E_FIRST_RUN, class * CS_N_SIDE + (same_cpu ? 0 : 1), lat);
-	cs_add(CS_E_FIRST_RUN_LAT_SUM, class, lat);
+	cs_hist(CS_E_first_run, class * CS_N_SIDE + (same_cpu ? 0 : 1), lat);
+	this_cpu_add(cs_counters->first_run_lat_sum[class], lat);
 	if (killed)
-		cs_inc(CS_E_FIRST_RUN_KILLED, 0);
+		this_cpu_inc(cs_counters->first_run_killed[0]);
 }
 
 /* A fork's COW bill, closed: pages copied in the child and the parent. */
 void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 {
+	struct cs_counters __percpu *n = cs_counters;	/* as in cs_record() */
+
 	trace_cow_bill(class, child_copies, parent_copies);
-	cs_inc(CS_E_BILLS, class);
-	cs_add(CS_E_BILL_CHILD_COPIES, class, child_copies);
-	cs_add(CS_E_BILL_PARENT_COPIES, class, parent_copies);
-	cs_hist(CS_E_COW_PAGES, class, child_copies);
+	this_cpu_inc(n->bills[class]);
+	this_cpu_add(n->bill_child_copies[class], child_copies);
+	this_cpu_add(n->bill_parent_copies[class], parent_copies);
+	cs_hist(CS_E_cow_pages, class, child_copies);
 }
 
-/* The words of every entry, per CPU. */
+/* The counters and the histograms, per CPU. */
 static size_t cs_stat_bytes(void)
 {
-	size_t n = 0;
+	size_t n = sizeof(struct cs_counters);
 	unsigned int e;
 
 	for (e = 0; e < CS_NR_ENTRIES; e++)
-		n += cs_entries[e].words * sizeof(u64);
+		if (cs_entries[e].unit)
+			n += cs_entries[e].words * sizeof(u64);
 	return n;
 }
 
@@ -321,10 +333,16 @@ int cs_buffers_alloc(void)
 	unsigned int e;
 	int cpu;
 
+	BUILD_BUG_ON(sizeof(struct cs_counters) > CS_ENTRY_MAX_BYTES);
+	cs_counters = alloc_percpu(struct cs_counters);
+	if (!cs_counters)
+		goto out_free;
 	for (e = 0; e < CS_NR_ENTRIES; e++) {
-		cs_stat[e] = __alloc_percpu(cs_entries[e].words * sizeof(u64),
-					    __alignof__(u64));
-		if (!cs_stat[e])
+		if (!cs_entries[e].unit)
+			continue;
+		cs_hists[e] = __alloc_percpu(cs_entries[e].words * sizeof(u64),
+					     __alignof__(u64));
+		if (!cs_hists[e])
 			goto out_free;
 	}
 	cs_cpu = alloc_percpu(struct cs_cpu);
@@ -358,9 +376,11 @@ void cs_buffers_free(void)
 	int cpu;
 
 	for (e = 0; e < CS_NR_ENTRIES; e++) {
-		free_percpu(cs_stat[e]);
-		cs_stat[e] = NULL;
+		free_percpu(cs_hists[e]);
+		cs_hists[e] = NULL;
 	}
+	free_percpu(cs_counters);
+	cs_counters = NULL;
 	if (!cs_cpu)
 		return;
 	for_each_possible_cpu(cpu) {
