@@ -416,14 +416,17 @@ static inline bool cs_wanted(void)
 
 /*
  * The shared tables of probe context (creations and children in flight,
- * COW bills, faults in flight) are open-addressed: an entry lives in the
- * window of CS_WINDOW entries that starts at its key's hash, in a table
- * of a power of two entries (mask: the size less one).  The key is a
- * pointer member, NULL in a free entry.  A handler claims a free entry by
- * setting its key with cmpxchg(), owns it until it stores NULL back with
- * release semantics, and finds it again by its key.  A full window is a
- * drop, counted by the caller.  The per-CPU task table has windows of
- * CS_TASK_WINDOW rows (stats.c).
+ * COW bills and parents, faults in flight) are open-addressed: an entry
+ * lives in the window of CS_WINDOW entries that starts at its key's
+ * hash, in a table of a power of two entries (mask: the size less one).
+ * cs_window_lookup() and cs_window_claim() serve the tables whose key is
+ * a pointer member, NULL in a free entry, with one claimer a key: a
+ * handler claims a free entry by setting its key with cmpxchg(), owns it
+ * until it stores NULL back with release semantics, and finds it again
+ * by its key; a full window is the caller's to count.  The faults in
+ * flight (cow.c, a table of pointers) and the COW parents (several
+ * claimers a key) walk their windows with cs_window_idx(), and so does
+ * the per-CPU task table, in windows of CS_TASK_WINDOW rows (stats.c).
  */
 #define CS_WINDOW	16
 #define CS_TASK_WINDOW	8

@@ -163,19 +163,34 @@ static struct cs_parent *parent_find(struct mm_struct *mm)
 				offsetof(struct cs_parent, mm), bill_mask, h, mm);
 }
 
-/* mm's entry as a parent: the one it has, or a new one. */
+/*
+ * mm's entry as a parent: the one it has, or a new one.  One scan, as
+ * two threads of a process may fork at once: each sees the other's
+ * entry, or both go for the same first free one, and the loser takes the
+ * winner's when the winner claimed it for mm too.  Never two for one mm.
+ */
 static struct cs_parent *parent_claim(struct mm_struct *mm)
 {
-	unsigned int h = cs_hash(mm);
-	struct cs_parent *p = parent_find(mm);
+	unsigned int h = cs_hash(mm), i;
+	struct cs_parent *free = NULL;
+	struct mm_struct *old;
 
-	if (p)
-		return p;
-	p = cs_window_claim(parents, sizeof(*parents),
-			    offsetof(struct cs_parent, mm), bill_mask, h, mm);
-	if (p)
-		atomic_inc(&parent_homes[h & bill_mask]);
-	return p;
+	for (i = 0; i < CS_WINDOW; i++) {
+		struct cs_parent *p = &parents[cs_window_idx(h, i, bill_mask)];
+		struct mm_struct *key = READ_ONCE(p->mm);
+
+		if (key == mm)
+			return p;
+		if (!key && !free)
+			free = p;
+	}
+	if (!free)
+		return NULL;
+	old = cmpxchg_acquire(&free->mm, NULL, mm);
+	if (old)
+		return old == mm ? free : NULL;
+	atomic_inc(&parent_homes[h & bill_mask]);
+	return free;
 }
 
 /* Called from the wakeup probe, with the child not yet run. */

@@ -7,7 +7,8 @@
  *
  * Not here: the trace events' symbolic names of classes and COW
  * outcomes, which __print_symbolic() needs as literal lists (trace.h;
- * selftests/trace_events_test.sh checks them against /proc/clonestat).
+ * selftests/trace_events_test.sh checks the class names against
+ * /proc/clonestat's).
  */
 
 /*

@@ -14,10 +14,11 @@
  * cs_enter()); a reader may read any CPU's at any time and never blocks a
  * writer.  No lock, no allocation, no printk on the write side.
  *
- * Counters and histogram buckets are single machine words, written in
- * place with this_cpu_*() (or cs_max() and cs_hist(), built on them) and
- * read with READ_ONCE(): a reader summing them while writers run gets an
- * approximate total, never a torn word.
+ * Counters and histogram buckets are u64 words, machine words on x86-64
+ * (the module's architecture), written in place with this_cpu_*() (or
+ * cs_max() and cs_hist(), built on them) and read with READ_ONCE(): a
+ * reader summing them while writers run gets an approximate total, never
+ * a torn word.
  *
  * Entries of tasks[] and worst[] are several words that must be read
  * together.  Each has a seqcount, written only by its CPU: the writer
