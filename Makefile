@@ -22,7 +22,7 @@ install: modules
 
 clean:
 	rm -rf build
-	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c \
+	rm -f module/*.o module/*.ko module/*.mod module/*.mod.c module/trace_syms.h \
 	      module/.*.cmd module/modules.order .*.cmd modules.order \
 	      Module.symvers
 	$(MAKE) -C selftests clean KSFT_DIR=.

@@ -59,7 +59,7 @@ enum cs_probe_id {
 	CS_NR_PROBES
 };
 
-#define CS_COW_OUTCOME(id, name)	CS_##id,
+#define CS_COW_OUTCOME(id, name, event)	CS_##id,
 enum cs_cow_outcome {
 #include "lists.h"
 	CS_NR_COW

@@ -5,10 +5,10 @@
  * gets an expansion of each of them; the lists it did not ask for expand
  * to nothing, and every list macro is undefined at the end.
  *
- * Not here: the trace events' symbolic names of classes and COW
- * outcomes, which __print_symbolic() needs as literal lists (trace.h;
- * selftests/trace_events_test.sh checks the class names against
- * /proc/clonestat's).
+ * The trace events' names of classes and COW outcomes come from here
+ * too, through trace_syms.h, which the build writes with
+ * trace_syms.awk: that script reads the CS_CLASS and CS_COW_OUTCOME
+ * lines below as they are written, one entry a line.
  */
 
 /*
@@ -89,18 +89,19 @@ CS_PROBE(P_EXIT_MMAP,	"exit_mmap")
 #undef CS_PROBE
 
 /*
- * CS_COW_OUTCOME(ID, NAME): what a write fault on a private mapping did.
+ * CS_COW_OUTCOME(ID, NAME, EVENT): what a write fault on a private
+ * mapping did; NAME in the counters, EVENT in the cow trace event.
  * none: not known yet (never counted, no name); copies: a new page
  * (copy-on-write); reuses: the page was reused, nobody else had it;
  * other: neither could be told (userfaultfd, KSM...).
  */
 #ifndef CS_COW_OUTCOME
-#define CS_COW_OUTCOME(id, name)
+#define CS_COW_OUTCOME(id, name, event)
 #endif
-CS_COW_OUTCOME(COW_NONE,	NULL)
-CS_COW_OUTCOME(COW_COPY,	"copies")
-CS_COW_OUTCOME(COW_REUSE,	"reuses")
-CS_COW_OUTCOME(COW_OTHER,	"other")
+CS_COW_OUTCOME(COW_NONE,	NULL,		NULL)
+CS_COW_OUTCOME(COW_COPY,	"copies",	"copy")
+CS_COW_OUTCOME(COW_REUSE,	"reuses",	"reuse")
+CS_COW_OUTCOME(COW_OTHER,	"other",	"other")
 #undef CS_COW_OUTCOME
 
 /*

@@ -44,7 +44,7 @@ static const char *const cs_ignore_names[CS_NR_IGNORES] = {
 };
 
 /* NULL for CS_COW_NONE: never counted, not printed. */
-#define CS_COW_OUTCOME(id, name)	name,
+#define CS_COW_OUTCOME(id, name, event)	name,
 static const char *const cs_cow_names[CS_NR_COW] = {
 #include "lists.h"
 };

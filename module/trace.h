@@ -14,28 +14,17 @@
 
 #include "clonestat.h"
 
-/* The values, for tools that read the format files (trace-cmd, perf). */
-TRACE_DEFINE_ENUM(CS_FORK);
-TRACE_DEFINE_ENUM(CS_VFORK);
-TRACE_DEFINE_ENUM(CS_THREAD);
-TRACE_DEFINE_ENUM(CS_SHARED_VM);
-TRACE_DEFINE_ENUM(CS_NS);
-TRACE_DEFINE_ENUM(CS_KTHREAD);
-TRACE_DEFINE_ENUM(CS_WORKER);
-TRACE_DEFINE_ENUM(CS_OTHER);
-TRACE_DEFINE_ENUM(CS_COW_COPY);
-TRACE_DEFINE_ENUM(CS_COW_REUSE);
-TRACE_DEFINE_ENUM(CS_COW_OTHER);
+/*
+ * The classes' and COW outcomes' values, for tools that read the format
+ * files (trace-cmd, perf), and their names: trace_syms.h, made from
+ * lists.h by the build (trace_syms.awk).
+ */
+#include "trace_syms.h"
 
-#define cs_show_class(c)						\
-	__print_symbolic(c, { CS_FORK, "fork" }, { CS_VFORK, "vfork" },	\
-			 { CS_THREAD, "thread" }, { CS_SHARED_VM, "shared_vm" }, \
-			 { CS_NS, "namespace" }, { CS_KTHREAD, "kthread" },	\
-			 { CS_WORKER, "worker" }, { CS_OTHER, "other" })
+CS_TRACE_ENUMS
 
-#define cs_show_outcome(o)						\
-	__print_symbolic(o, { CS_COW_COPY, "copy" }, { CS_COW_REUSE, "reuse" }, \
-			 { CS_COW_OTHER, "other" })
+#define cs_show_class(c)	__print_symbolic(c, CS_TRACE_CLASSES)
+#define cs_show_outcome(o)	__print_symbolic(o, CS_TRACE_COW_OUTCOMES)
 
 /* A finished creation: what cs_record() counts. */
 TRACE_EVENT(clone,
