@@ -16,12 +16,17 @@
 #                                    handlers' calls and their bodies' cost
 #   guest.sh scaling BUILD           the handlers' sampled cost with every
 #                                    vCPU forking at once
+#   guest.sh ab BUILD ROUNDS         two builds' handlers, old/ and new/
+#                                    under BUILD (scripts/bench/ab), in
+#                                    turn: every call timed on each
+#                                    workload, then a read of 10,000 rows
 #
 # Output lines: "result ROUND CONFIG WORKLOAD N CPU_NS ELAPSED_NS", "read
 # ...", "memory ...", "hook ROUND MECH N CPU_NS ELAPSED_NS", "profile
 # WORKLOAD N CPU_NS ELAPSED_NS", "self WORKLOAD HANDLER HITS AVG_NS",
 # "cow WORKLOAD COPIES REUSES", "attach SYMBOL HOW", "anon ROUND CONFIG
-# anon N CPU_NS ELAPSED_NS", "scale ...".
+# anon N CPU_NS ELAPSED_NS", "scale ...", "ab ROUND BUILD WORKLOAD N
+# HANDLER HITS AVG_NS", "abread ROUND BUILD ROWS read N CPU_NS ELAPSED_NS".
 # Everything else is commentary.
 
 set -u
@@ -209,8 +214,39 @@ scaling() {
 	rmmod clonestat
 }
 
+# The same measures as the profile's last part and the overhead's read,
+# for two builds alternated in one boot: what one build's handlers cost
+# against the other's, free of the differences between boots.
+ab() {
+	local r b w out order
+	quiet
+	for w in $workloads; do "$bench" "$w" "${n[$w]}" > /dev/null || exit 1; done
+	for r in $(seq "$rounds"); do
+		# Rounds alternate which build goes first.
+		order="old new"
+		[ $((r % 2)) -eq 0 ] && order="new old"
+		for b in $order; do
+			insmod "$build/$b/module/clonestat.ko" self_sample=0 || exit 1
+			for w in $workloads; do
+				"$bench" "$w" "$((n[$w] / 10 + 1))" > /dev/null || exit 1
+				CLONE_BENCH_PROC=/tmp/ab.proc "$bench" "$w" "${n[$w]}" > /dev/null || exit 1
+				awk -v p="ab $r $b $w ${n[$w]}" '/^self\..*\.hits / { h[$1] = $2 }
+					/^self\..*\.avg_ns / { sub(/\.avg_ns$/, "", $1)
+						print p, substr($1, 6), h[$1 ".hits"], $2 }' /tmp/ab.proc
+			done
+			rmmod clonestat
+			insmod "$build/$b/module/clonestat.ko" task_slots=16384 || exit 1
+			"$bench" procs 10000 > /dev/null || exit 1
+			out=$("$bench" read 3) || exit 1
+			echo "abread $r $b $(counter tasks.rows) $out"
+			rmmod clonestat
+		done
+	done
+}
+
 case $mode in
 overhead) overhead ;;
+ab) ab ;;
 profile) profile ;;
 scaling) scaling ;;
 *) echo "unknown mode $mode"; exit 2 ;;
