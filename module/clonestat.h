@@ -149,7 +149,7 @@ struct cs_counters {
 struct cs_entry_desc {
 	const char *name;
 	const char *unit;		/* a histogram's values'; NULL: a counter */
-	unsigned int off;		/* a counter's first word in cs_counters */
+	unsigned int off;		/* a counter's first word in its struct */
 	unsigned int words;
 	u8 outer, inner;		/* enum cs_dim */
 	u8 merge;			/* enum cs_merge */
@@ -159,13 +159,13 @@ struct cs_entry_desc {
 extern const struct cs_entry_desc cs_entries[CS_NR_ENTRIES];
 
 /*
- * Per CPU: the counters, one allocation, and each histogram, one each:
- * the build checks each against CS_ENTRY_MAX_BYTES, far below
- * alloc_percpu()'s limit (32 KiB), whatever the table grows to.
+ * Per CPU: the counters, in struct cs_cpu (one allocation), and each
+ * histogram, an allocation each: the build checks each against
+ * CS_ENTRY_MAX_BYTES, far below alloc_percpu()'s limit (32 KiB),
+ * whatever the table grows to.
  */
 #define CS_ENTRY_MAX_BYTES	(16 * 1024)
 
-extern struct cs_counters __percpu *cs_counters;
 extern u64 __percpu *cs_hists[CS_NR_ENTRIES];	/* NULL for a counter */
 
 /* Keep the larger of a counter's word and v. */
@@ -189,12 +189,14 @@ static __always_inline void cs_hist(enum cs_entry e, unsigned int row, u64 v)
 }
 
 /*
- * The rest of what one CPU keeps.  Only that CPU writes it, from a probe
- * handler, with preemption disabled; readers on any CPU copy it.  A
- * reset (cs_gen moves on) is done by the CPU itself at its next handler
- * (cs_cpu_reset()): it zeroes the CPU's words of every entry and the
- * fields from worst_floor on; until then readers take the CPU's counters
- * as zero.
+ * What one CPU keeps but its histograms: its state, its counters, and
+ * where its tables are.  Only that CPU writes it, from a probe handler,
+ * with preemption disabled; readers on any CPU copy it.  A reset (cs_gen
+ * moves on) is done by the CPU itself at its next handler
+ * (cs_cpu_reset()): it zeroes the CPU's histograms and the fields from
+ * worst_floor on, the counters among them; until then readers take the
+ * CPU's counters as zero.  The counters share the allocation so that a
+ * handler reaches them and the rest from one per-CPU base.
  */
 struct cs_cpu {
 	int nest;			/* clonestat handlers running here */
@@ -202,9 +204,10 @@ struct cs_cpu {
 	u64 sample_start;
 	struct cs_task *tasks;		/* cs_task_slots entries */
 	struct cs_worst *worst;		/* cs_worst_slots entries */
+	struct cs_task *last_task;	/* the row of the latest event */
 	/* Zeroed by a reset from here on. */
 	u64 worst_floor;		/* below this, not among the slowest */
-	unsigned int last_task;		/* tasks[] index of the latest event */
+	struct cs_counters counters;
 };
 
 extern struct cs_cpu __percpu *cs_cpu;
@@ -249,7 +252,7 @@ static __always_inline void cs_task_name(struct cs_task *t, const struct task_st
 static __always_inline struct cs_task *cs_task_begin(struct cs_cpu *c, bool name)
 {
 	struct task_struct *leader = current->group_leader;
-	struct cs_task *t = &c->tasks[c->last_task];
+	struct cs_task *t = c->last_task;
 
 	if (t->gen != c->gen || t->tgid != task_tgid_nr(current) ||
 	    t->start != leader->start_time)
@@ -342,12 +345,12 @@ static __always_inline bool cs_enter(enum cs_probe_id id)
 
 	if (this_cpu_inc_return(cs_cpu->nest) > 1) {
 		this_cpu_dec(cs_cpu->nest);
-		this_cpu_inc(cs_counters->drops[CS_DROP_NESTED]);
+		this_cpu_inc(cs_cpu->counters.drops[CS_DROP_NESTED]);
 		return false;
 	}
 	if (unlikely(this_cpu_read(cs_cpu->gen) != gen))
 		cs_cpu_reset(this_cpu_ptr(cs_cpu), gen);
-	hits = this_cpu_inc_return(cs_counters->probe_hits[id]);
+	hits = this_cpu_inc_return(cs_cpu->counters.probe_hits[id]);
 	this_cpu_write(cs_cpu->sample_start,
 		       hits & cs_sample_mask ? 0 : cs_now());
 	return true;
@@ -358,8 +361,8 @@ static __always_inline void cs_exit(enum cs_probe_id id)
 	u64 start = this_cpu_read(cs_cpu->sample_start);
 
 	if (start) {
-		this_cpu_add(cs_counters->probe_ns[id], cs_now() - start);
-		this_cpu_inc(cs_counters->probe_sampled[id]);
+		this_cpu_add(cs_cpu->counters.probe_ns[id], cs_now() - start);
+		this_cpu_inc(cs_cpu->counters.probe_sampled[id]);
 	}
 	this_cpu_dec(cs_cpu->nest);
 }
@@ -410,7 +413,7 @@ static inline bool cs_wanted(void)
 
 	if (why == CS_NR_IGNORES)
 		return true;
-	this_cpu_inc(cs_counters->ignored[why]);
+	this_cpu_inc(cs_cpu->counters.ignored[why]);
 	return false;
 }
 

@@ -203,7 +203,7 @@ void cs_cow_bill_open(struct mm_struct *child, struct mm_struct *parent, u8 clas
 		return;
 	b = bill_claim(child);
 	if (!b) {
-		this_cpu_inc(cs_counters->drops[CS_DROP_BILL]);
+		this_cpu_inc(cs_cpu->counters.drops[CS_DROP_BILL]);
 		return;
 	}
 	b->parent = parent;
@@ -309,10 +309,10 @@ static __always_inline void cs_record_cow(enum cs_cow_outcome outcome, u64 lat, 
 	struct cs_task *t;
 
 	trace_cow(outcome, lat, timed);
-	this_cpu_inc(cs_counters->cow[outcome]);
+	this_cpu_inc(cs_cpu->counters.cow[outcome]);
 	if (timed) {
 		cs_hist(CS_E_cow_latency, 0, lat);
-		this_cpu_add(cs_counters->cow_lat_sum[0], lat);
+		this_cpu_add(cs_cpu->counters.cow_lat_sum[0], lat);
 	}
 	if (outcome != CS_COW_COPY && outcome != CS_COW_REUSE)
 		return;
@@ -383,7 +383,7 @@ static int wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	WRITE_ONCE(d->task, current);
 	d->outcome = CS_COW_NONE;
 	if (!wp_claim(d)) {
-		this_cpu_inc(cs_counters->drops[CS_DROP_COW]);
+		this_cpu_inc(cs_cpu->counters.drops[CS_DROP_COW]);
 		cs_exit(CS_P_WP_ENTRY);
 		return 1;
 	}
@@ -505,9 +505,9 @@ static int thp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 0;
 	/* Fallback: the huge page is split, and the fault retried per page. */
 	if (ret & VM_FAULT_FALLBACK)
-		this_cpu_inc(cs_counters->thp_splits[0]);
+		this_cpu_inc(cs_cpu->counters.thp_splits[0]);
 	else
-		this_cpu_inc(cs_counters->thp_reuses[0]);
+		this_cpu_inc(cs_cpu->counters.thp_reuses[0]);
 	cs_exit(CS_P_THP_RET);
 	return 0;
 }

@@ -106,9 +106,9 @@ CS_COW_OUTCOME(COW_OTHER,	"other",	"other")
 
 /*
  * The counters and histograms: this table is their per-CPU layout (the
- * counters, members of struct cs_counters, one per-CPU allocation; each
- * histogram an allocation of its own), the sum a read makes, and their
- * names in the "counters" section.
+ * counters, members of struct cs_counters, in struct cs_cpu's per-CPU
+ * allocation; each histogram an allocation of its own), the sum a read
+ * makes, and their names in the "counters" section.
  *
  *   CS_COUNTER(ID, OUTER, INNER, MERGE, SHOW, NAME)
  *	OUTER x INNER words, word [o][i] at o * CS_N_INNER + i

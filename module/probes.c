@@ -219,12 +219,12 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		cs_exit(CS_P_CLONE_ENTRY);
 		return 0;		/* counted as ignored */
 	}
-	this_cpu_inc(cs_counters->calls[0]);
+	this_cpu_inc(cs_cpu->counters.calls[0]);
 	if (current->flags & PF_KTHREAD)
-		this_cpu_inc(cs_counters->calls_kthread[0]);
+		this_cpu_inc(cs_cpu->counters.calls_kthread[0]);
 	d->slot = slot_claim();
 	if (!d->slot) {
-		this_cpu_inc(cs_counters->drops[CS_DROP_INFLIGHT]);
+		this_cpu_inc(cs_cpu->counters.drops[CS_DROP_INFLIGHT]);
 		slot_start(&d->local, args, seq);
 	} else {
 		slot_start(d->slot, args, seq);
@@ -248,11 +248,11 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 0;
 	}
 	if (ret < 0)
-		this_cpu_inc(cs_counters->failed[0]);
+		this_cpu_inc(cs_cpu->counters.failed[0]);
 	else
-		this_cpu_inc(cs_counters->ok[0]);
+		this_cpu_inc(cs_cpu->counters.ok[0]);
 	if (cs_filter_changed(s->filter_seq))
-		this_cpu_inc(cs_counters->ignored[CS_IGN_FILTER]);
+		this_cpu_inc(cs_cpu->counters.ignored[CS_IGN_FILTER]);
 	else
 		slot_finish(s, ret);
 	if (d->slot)
@@ -288,7 +288,7 @@ static void newtask_record(struct task_struct *p, u64 clone_flags)
 			.untimed = true,
 		};
 
-		this_cpu_inc(cs_counters->direct[0]);
+		this_cpu_inc(cs_cpu->counters.direct[0]);
 		cs_record(&r);
 	}
 	cs_exit(CS_P_NEWTASK);
@@ -475,7 +475,7 @@ static void wakeup_new_record(struct task_struct *p)
 		/* Publishes the fields above with the time (see cs_child). */
 		smp_store_release(&c->wake, now);
 	} else {
-		this_cpu_inc(cs_counters->drops[CS_DROP_CHILD]);
+		this_cpu_inc(cs_cpu->counters.drops[CS_DROP_CHILD]);
 	}
 	cs_exit(CS_P_WAKE);
 }

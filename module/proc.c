@@ -138,7 +138,7 @@ static void cs_sum_counters(struct cs_sum *s)
 		for (e = 0; e < CS_NR_ENTRIES; e++) {
 			const struct cs_entry_desc *d = &cs_entries[e];
 			const u64 *c = d->unit ? per_cpu_ptr(cs_hists[e], cpu) :
-				       (const u64 *)per_cpu_ptr(cs_counters, cpu) + d->off;
+				       (const u64 *)&per_cpu_ptr(cs_cpu, cpu)->counters + d->off;
 			u64 *sum = s->w[e];
 
 			/*

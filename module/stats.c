@@ -2,11 +2,11 @@
 /*
  * clonestat per-CPU buffers.
  *
- *   cs_counters: the counters of the table in lists.h, per CPU
- *   cs_hists[e]: its histogram e, per CPU, an allocation each
- *   cs_cpu:      per CPU, the nesting guard, the generation, and
+ *   cs_cpu:      per CPU, the nesting guard, the generation, the
+ *                counters of the table in lists.h, and
  *     tasks[cs_task_slots]     (kvzalloc_node(), on the CPU's node)
  *     worst[cs_worst_slots]
+ *   cs_hists[e]: the table's histogram e, per CPU, an allocation each
  *
  * The rule: a probe handler writes only the buffers of the CPU it runs on,
  * with preemption disabled (kprobe handlers run so; hook.c's ftrace
@@ -55,7 +55,6 @@
 #include "trace.h"
 
 struct cs_cpu __percpu *cs_cpu;
-struct cs_counters __percpu *cs_counters __read_mostly;
 u64 __percpu *cs_hists[CS_NR_ENTRIES] __read_mostly;
 
 /* 0, or a build error for an entry of more than CS_ENTRY_MAX_BYTES. */
@@ -120,7 +119,7 @@ noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 			continue;
 		}
 		if (t->tgid == tgid && t->start == start) {
-			c->last_task = t - c->tasks;
+			c->last_task = t;
 			raw_write_seqcount_begin(&t->seq);
 			goto out_comm;
 		}
@@ -131,12 +130,12 @@ noinline struct cs_task *cs_task_find(struct cs_cpu *c, bool name)
 	}
 
 	t = victim;
-	c->last_task = t - c->tasks;
+	c->last_task = t;
 	name = true;
 	raw_write_seqcount_begin(&t->seq);
 	if (t->tgid && t->gen == c->gen)
-		this_cpu_inc(cs_counters->task_evictions[0]);
-	this_cpu_inc(cs_counters->task_inserts[0]);
+		this_cpu_inc(cs_cpu->counters.task_evictions[0]);
+	this_cpu_inc(cs_cpu->counters.task_inserts[0]);
 	t->gen = c->gen;
 	memset(t->calls, 0, sizeof(t->calls));
 	t->events = 0;
@@ -219,11 +218,12 @@ static void cs_worst_account(struct cs_cpu *c, const struct cs_record *r)
 void cs_record(const struct cs_record *r)
 {
 	/*
-	 * In locals: the compiler reloads through r and cs_counters after
+	 * In locals: the compiler reloads through r and cs_cpu after
 	 * every this_cpu_*() write, which it must take as possibly writing
 	 * them.
 	 */
-	struct cs_counters __percpu *n = cs_counters;
+	struct cs_counters __percpu *n = &cs_cpu->counters;
+	struct cs_cpu *c = this_cpu_ptr(cs_cpu);
 	unsigned long class = r->class;
 	unsigned int i;
 	u64 lat = r->lat, flags;
@@ -237,13 +237,15 @@ void cs_record(const struct cs_record *r)
 		this_cpu_inc(n->exit_signals[r->exit_signal]);
 	if (r->untimed) {
 		this_cpu_inc(n->class_untimed[class]);
-		cs_task_account(this_cpu_ptr(cs_cpu), r);
+		cs_task_account(c, r);
 		return;
 	}
 	if (r->result)
 		this_cpu_inc(n->class_failed[class]);
 	this_cpu_add(n->class_lat_sum[class], lat);
 	cs_max(&n->class_lat_max[class], lat);
+	/* Unrolled: GCC keeps a loop of this_cpu_*()s (asm volatile) a loop. */
+#pragma GCC unroll 8
 	for (i = 0; i < CS_NR_PHASES; i++)
 		this_cpu_add(n->class_phase[class * CS_NR_PHASES + i], r->phase[i]);
 	cs_hist(CS_E_latency, class, lat);
@@ -262,13 +264,13 @@ void cs_record(const struct cs_record *r)
 	if (r->result)
 		this_cpu_inc(n->errnos[-r->result < CS_NR_ERRNO ? -r->result : 0]);
 
-	cs_task_account(this_cpu_ptr(cs_cpu), r);
-	cs_worst_account(this_cpu_ptr(cs_cpu), r);
+	cs_task_account(c, r);
+	cs_worst_account(c, r);
 }
 
 /*
- * Zero this CPU's counters for generation gen, in probe context: a
- * memset of each entry's words, a few KiB in all, once a CPU per reset.
+ * Zero this CPU's counters and histograms for generation gen, in probe
+ * context: a memset of each, a few KiB in all, once a CPU per reset.
  * The tables are not touched: their entries of older generations count
  * as free.
  */
@@ -277,7 +279,6 @@ void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
 	size_t from = offsetof(struct cs_cpu, worst_floor);
 	unsigned int e;
 
-	memset(this_cpu_ptr(cs_counters), 0, sizeof(struct cs_counters));
 	for (e = 0; e < CS_NR_ENTRIES; e++)
 		if (cs_hists[e])
 			memset(this_cpu_ptr(cs_hists[e]), 0, cs_entries[e].words * sizeof(u64));
@@ -292,15 +293,15 @@ void cs_record_first_run(u8 class, bool same_cpu, u64 lat, bool killed)
 {
 	trace_first_run(class, same_cpu, lat, killed);
 	cs_hist(CS_E_first_run, class * CS_N_SIDE + (same_cpu ? 0 : 1), lat);
-	this_cpu_add(cs_counters->first_run_lat_sum[class], lat);
+	this_cpu_add(cs_cpu->counters.first_run_lat_sum[class], lat);
 	if (killed)
-		this_cpu_inc(cs_counters->first_run_killed[0]);
+		this_cpu_inc(cs_cpu->counters.first_run_killed[0]);
 }
 
 /* A fork's COW bill, closed: pages copied in the child and the parent. */
 void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 {
-	struct cs_counters __percpu *n = cs_counters;	/* as in cs_record() */
+	struct cs_counters __percpu *n = &cs_cpu->counters;	/* as in cs_record() */
 
 	trace_cow_bill(class, child_copies, parent_copies);
 	this_cpu_inc(n->bills[class]);
@@ -309,10 +310,10 @@ void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 	cs_hist(CS_E_cow_pages, class, child_copies);
 }
 
-/* The counters and the histograms, per CPU. */
-static size_t cs_stat_bytes(void)
+/* The histograms, per CPU. */
+static size_t cs_hist_bytes(void)
 {
-	size_t n = sizeof(struct cs_counters);
+	size_t n = 0;
 	unsigned int e;
 
 	for (e = 0; e < CS_NR_ENTRIES; e++)
@@ -321,10 +322,10 @@ static size_t cs_stat_bytes(void)
 	return n;
 }
 
-/* One CPU's buffers: its counters and its two tables. */
+/* One CPU's buffers: its counters, its histograms and its two tables. */
 size_t cs_buffers_per_cpu(void)
 {
-	return sizeof(struct cs_cpu) + cs_stat_bytes() +
+	return sizeof(struct cs_cpu) + cs_hist_bytes() +
 	       (size_t)cs_task_slots * sizeof(struct cs_task) +
 	       (size_t)cs_worst_slots * sizeof(struct cs_worst);
 }
@@ -334,10 +335,6 @@ int cs_buffers_alloc(void)
 	unsigned int e;
 	int cpu;
 
-	BUILD_BUG_ON(sizeof(struct cs_counters) > CS_ENTRY_MAX_BYTES);
-	cs_counters = alloc_percpu(struct cs_counters);
-	if (!cs_counters)
-		goto out_free;
 	for (e = 0; e < CS_NR_ENTRIES; e++) {
 		if (!cs_entries[e].unit)
 			continue;
@@ -346,6 +343,7 @@ int cs_buffers_alloc(void)
 		if (!cs_hists[e])
 			goto out_free;
 	}
+	BUILD_BUG_ON(sizeof(struct cs_cpu) > CS_ENTRY_MAX_BYTES);
 	cs_cpu = alloc_percpu(struct cs_cpu);
 	if (!cs_cpu)
 		goto out_free;
@@ -359,6 +357,7 @@ int cs_buffers_alloc(void)
 					 GFP_KERNEL, cpu_to_node(cpu));
 		if (!c->tasks || !c->worst)
 			goto out_free;
+		c->last_task = c->tasks;
 		for (i = 0; i < cs_task_slots; i++)
 			seqcount_init(&c->tasks[i].seq);
 		for (i = 0; i < cs_worst_slots; i++)
@@ -380,8 +379,6 @@ void cs_buffers_free(void)
 		free_percpu(cs_hists[e]);
 		cs_hists[e] = NULL;
 	}
-	free_percpu(cs_counters);
-	cs_counters = NULL;
 	if (!cs_cpu)
 		return;
 	for_each_possible_cpu(cpu) {
