@@ -1378,8 +1378,8 @@ TEST(cow_parent_copies_are_billed)
 }
 
 /*
- * The page frames of pages pages from p, from /proc/self/pagemap: bits
- * 0-54 of a present page's entry (0 without CAP_SYS_ADMIN).  0, or -1.
+ * The page frames of the first "pages" pages at p, from /proc/self/pagemap:
+ * bits 0-54 of a present page's entry (0 without CAP_SYS_ADMIN).  0, or -1.
  */
 static int page_frames(const char *p, int pages, unsigned long long *pfn)
 {
