@@ -535,12 +535,12 @@ t_drops_are_counted() {
 	return $rc
 }
 
-# scripts/clonestat record: the command's process tree only, exactly,
+# tools/clonestat record: the command's process tree only, exactly,
 # while every CPU forks outside it; the command's exit status; filters
 # put back.
 t_record_tool() {
 	local tool out rc v want got
-	tool=$(dirname "$(readlink -f "$0")")/../scripts/clonestat
+	tool=$(dirname "$(readlink -f "$0")")/../tools/clonestat
 	insmod "$ko" || return 1
 	[ -e /sys/fs/cgroup/cgroup.procs ] || mount -t cgroup2 none /sys/fs/cgroup ||
 		{ echo "no cgroup2"; unload; return 1; }

@@ -4,7 +4,7 @@
 # In the VM, with clonestat loaded (clonestat.sh runs it), under "filter
 # comm clone_workload" from a reset:
 #
-# 1. scripts/clonestat-exporter writes once with every counter zero, then
+# 1. tools/clonestat-exporter writes once with every counter zero, then
 #    after clone_workload -f 12 -v 5 -t 7 -c 16 (13 forks, 5 vforks, 7
 #    threads) with recording disabled: promtool check metrics accepts the
 #    file; both writes have the same series but for the flag and errno
@@ -31,7 +31,7 @@
 set -u
 progs=$1
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
-exporter=$top/scripts/clonestat-exporter
+exporter=$top/tools/clonestat-exporter
 tmp=$(mktemp -d)
 port=9911
 ne=

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # In the VM, as root, with clonestat loaded from MODULE.ko (clonestat.sh
-# runs it): scripts/clonestat outside "record" (which clonestat.sh tests),
+# runs it): tools/clonestat outside "record" (which clonestat.sh tests),
 # under "filter comm clone_workload", with workloads of known size:
 #   W  = clone_workload -f 12 -v 5 -t 7 -c 16: 13 forks (12, and one
 #        before its COW writes), 5 vforks, 7 threads, one child writing 16
@@ -38,8 +38,8 @@ set -u
 progs=$1
 ko=$2
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
-tool=$top/scripts/clonestat
-exporter=$top/scripts/clonestat-exporter
+tool=$top/tools/clonestat
+exporter=$top/tools/clonestat-exporter
 tmp=$(mktemp -d)
 # Copies of the tools where nobody can run them.
 pub=$(mktemp -d)
@@ -72,7 +72,7 @@ workload() {
 
 cat > "$tmp/check.py" <<'PY'
 """check.py json|text|top FILE [--classes fork=N,...] [--row PID:fork=N,...]
-[--absent PID] [--cow-min N]: what scripts/clonestat printed, against the
+[--absent PID] [--cow-min N]: what tools/clonestat printed, against the
 workloads' numbers.  check.py frames FILE N: top printed N frames."""
 import argparse
 import json
