@@ -112,4 +112,4 @@ module_init(clonestat_init);
 module_exit(clonestat_exit);
 MODULE_DESCRIPTION("Clone, fork and vfork cost accounting");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.3.0");
+MODULE_VERSION(CLONESTAT_VERSION);

@@ -126,7 +126,7 @@ build_tree_copy() {
 	local top
 	top=$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")
 	mkdir -p "$1/module/features"
-	cp -p "$top/Kbuild" "$1/"
+	cp -p "$top/Kbuild" "$top/VERSION" "$1/"
 	cp -p "$top"/module/Kbuild "$top"/module/*.[ch] "$top"/module/*.awk "$1/module/"
 	cp -p "$top"/module/features/*.c "$1/module/features/"
 }
