@@ -10,15 +10,60 @@ include $(src)/Kbuild
 else
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+VERSION := $(shell cat VERSION)
+
+# Where install-tools puts the tools, their manual pages and the
+# exporter's systemd units (the Debian package: PREFIX=/usr
+# UNITDIR=/lib/systemd/system).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 all: modules
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-install: modules
+# The module for the running kernel (or KDIR's), and the tools.
+install: install-module install-tools
+
+install-module: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	depmod -a $(shell cat $(KDIR)/include/config/kernel.release)
+
+# The manual pages: clonestat(5) is written from README.md's sections on
+# the file; the two in section 8 get the version and the date of the
+# newest debian/changelog entry.
+MAN_DATE := $(shell date -u -d "$$(sed -n '/^ -- /{s/.*>  //p;q}' debian/changelog)" '+%B %Y')
+MAN_PAGES := build/man/clonestat.5 build/man/clonestat.8 build/man/clonestat-exporter.8
+
+man: $(MAN_PAGES)
+
+build/man/clonestat.5: README.md tools/man/md2man.awk VERSION debian/changelog
+	@mkdir -p build/man
+	awk -v version='$(VERSION)' -v date='$(MAN_DATE)' -f tools/man/md2man.awk README.md > $@.tmp
+	mv $@.tmp $@
+
+build/man/%.8: tools/man/%.8 VERSION debian/changelog
+	@mkdir -p build/man
+	sed 's/@VERSION@/$(VERSION)/; s/@DATE@/$(MAN_DATE)/' $< > $@
+
+install-tools: man
+	install -D -m 0755 tools/clonestat $(DESTDIR)$(SBINDIR)/clonestat
+	install -D -m 0755 tools/clonestat-exporter $(DESTDIR)$(SBINDIR)/clonestat-exporter
+	install -D -m 0644 build/man/clonestat.8 $(DESTDIR)$(MANDIR)/man8/clonestat.8
+	install -D -m 0644 build/man/clonestat-exporter.8 $(DESTDIR)$(MANDIR)/man8/clonestat-exporter.8
+	install -D -m 0644 build/man/clonestat.5 $(DESTDIR)$(MANDIR)/man5/clonestat.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|' tools/systemd/clonestat-exporter.service.in \
+		> $(DESTDIR)$(UNITDIR)/clonestat-exporter.service
+	install -m 0644 tools/systemd/clonestat-exporter.timer $(DESTDIR)$(UNITDIR)/
+
+# build/deb/: clonestat-dkms_VERSION_all.deb and clonestat_VERSION_all.deb,
+# built by dpkg-buildpackage from a copy of the tree's files.
+deb:
+	scripts/make-deb
 
 clean:
 	rm -rf build
@@ -70,6 +115,6 @@ profile:
 demo:
 	scripts/demo
 
-.PHONY: all modules install clean check check-matrix check-mutants demo bench profile
+.PHONY: all modules install install-module install-tools man deb clean check check-matrix check-mutants demo bench profile
 
 endif
