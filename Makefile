@@ -35,7 +35,7 @@ install-module: modules
 # The manual pages: clonestat(5) is written from README.md's sections on
 # the file; the two in section 8 get the version and the date of the
 # newest debian/changelog entry.
-MAN_DATE := $(shell date -u -d "$$(sed -n '/^ -- /{s/.*>  //p;q}' debian/changelog)" '+%B %Y')
+MAN_DATE := $(shell LC_ALL=C date -u -d "$$(sed -n '/^ -- /{s/.*>  //p;q}' debian/changelog)" '+%B %Y')
 MAN_PAGES := build/man/clonestat.5 build/man/clonestat.8 build/man/clonestat-exporter.8
 
 man: $(MAN_PAGES)

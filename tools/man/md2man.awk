@@ -17,7 +17,7 @@ function esc(s) {
 function inline(s,    out, i, c) {
 	s = esc(s)
 	while (match(s, /`[^`]*`/)) {
-		out = out substr(s, 1, RSTART - 1) "\\fB" substr(s, RSTART + 1, RLENGTH - 2) "\\fR"
+		out = out substr(s, 1, RSTART - 1) "\\fB\\%" substr(s, RSTART + 1, RLENGTH - 2) "\\fR"
 		s = substr(s, RSTART + RLENGTH)
 	}
 	s = out s
@@ -57,7 +57,8 @@ function endcode() {
 }
 
 # The page's sections are kept apart and printed in END: the format
-# first, then the control words, whatever the README's order.
+# first, then what readers see (the control section's subsections), then
+# the control words, whatever the README's order.
 function out(s) {
 	buf[sec] = buf[sec] s "\n"
 }
@@ -97,6 +98,10 @@ BEGIN {
 !keep { next }
 /^### / {
 	endcode()
+	# The control section's subsections (pid namespaces, limits) are
+	# about reading the file: they follow the format's.
+	if (sec == "control")
+		sec = "readers"
 	t = $0
 	sub(/^### /, "", t)
 	out(".SS " inline(t))
@@ -162,7 +167,7 @@ skipping { next }
 }
 END {
 	endcode()
-	printf "%s%s", buf["format"], buf["control"]
+	printf "%s%s%s", buf["format"], buf["readers"], buf["control"]
 	print ".SH SEE ALSO"
 	print "\\fBclonestat\\fR(8), \\fBclonestat\\-exporter\\fR(8), \\fBmodprobe\\fR(8)"
 	print ".PP"
