@@ -44,6 +44,12 @@ need_pkgs() {
 	exec {lock}>&-
 }
 
+# is_version STRING: a version as VERSION, dkms.conf and the packages
+# write it (scripts/check-version, scripts/set-version).
+is_version() {
+	[[ $1 =~ ^[0-9][0-9A-Za-z.+~]*$ ]]
+}
+
 # default_abi: the ABI (e.g. 6.1.0-56-amd64) of the headers that the
 # linux-headers-amd64 meta-package pulls in, installing it when missing.
 default_abi() {
