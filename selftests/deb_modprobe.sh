@@ -1,35 +1,32 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# deb_modprobe.sh: in the VM, for scripts/deb-check.  MODS/VERSION/updates
-# holds what DKMS installed under /lib/modules/ABI/updates for each
-# version; TOOLS the packaged clonestat and clonestat-exporter.  Prints
+# deb_modprobe.sh: in the VM, for scripts/deb-check.  MODS/VERSION holds
+# the module DKMS built for this kernel for each version; TOOLS the
+# packaged clonestat and clonestat-exporter.  Each version is installed,
+# loaded and removed by dkms_modprobe.sh, as dkms-check does.  Prints
 # "result ok|fail WHAT" lines.
 #
 # usage: deb_modprobe.sh MODS TOOLS VERSION NEWER-VERSION
 
 set -u
 mods=$1 tools=$2 ver=$3 new=$4
-lib=/lib/modules/$(uname -r)
+here=$(dirname "$(readlink -f "$0")")
 
 result() { # result STATUS WHAT
 	if [ "$1" -eq 0 ]; then echo "result ok $2"; else echo "result fail $2"; fi
 }
 
-# load VERSION: that version's updates/ tree in place, depmod, modprobe.
-load() {
-	rm -rf "$lib/updates"
-	cp -a "$mods/$1/updates" "$lib/" || return 1
-	depmod -a || return 1
-	modprobe clonestat || return 1
-	echo "modinfo: $(modinfo -F filename clonestat)"
-	echo "version: $(cat /sys/module/clonestat/version)"
-	[ "$(cat /sys/module/clonestat/version)" = "$1" ] &&
-		[ "$(head -n 1 /proc/clonestat)" = "clonestat version 1" ]
+# dkms_load VERSION: dkms_modprobe.sh on that version's module.
+dkms_load() {
+	local ko
+	ko=$(ls "$mods/$1"/clonestat.ko* 2> /dev/null | head -n 1)
+	[ -n "$ko" ] || { echo "no module under $mods/$1"; return 1; }
+	"$here/dkms_modprobe.sh" "$ko" "$1"
 }
 
-load "$ver"
-result $? "modprobe clonestat loads the DKMS-built $ver"
+dkms_load "$ver"
+result $? "modprobe clonestat loads the DKMS-built $ver (its version, the first line), modprobe -r removes it"
 
 # Exactly 7 forks, by a shell that filters clonestat to itself, then
 # resets it; both tools must say 7 forks.
@@ -47,12 +44,10 @@ tools() {
 	[ "$forks" = 7 ] &&
 		grep -qE '^clonestat_creations_total\{class="fork"\} 7$' "$prom/clonestat.prom"
 }
-tools
-result $? "the packaged clonestat show --json and clonestat-exporter count a shell's 7 forks"
+modprobe clonestat && tools
+rc=$?
+modprobe -r clonestat || rc=1
+result $rc "the packaged clonestat show --json and clonestat-exporter count a shell's 7 forks"
 
-modprobe -r clonestat
-result $? "modprobe -r clonestat unloads it"
-
-load "$new"
-result $? "after the upgrade, modprobe clonestat loads the DKMS-built $new"
-modprobe -r clonestat
+dkms_load "$new"
+result $? "after the upgrade, modprobe clonestat loads the DKMS-built $new, modprobe -r removes it"
