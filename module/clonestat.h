@@ -65,6 +65,12 @@ enum cs_cow_outcome {
 	CS_NR_COW
 };
 
+#define CS_STEP(id, name)	CS_##id,
+enum cs_step {
+#include "lists.h"
+	CS_NR_STEPS
+};
+
 #define CS_NR_BUCKETS		48	/* log2 buckets: [2^(i-1), 2^i) */
 #define CS_NR_SIZES		40	/* log2 buckets of the parent's mapped KiB */
 #define CS_NR_ERRNO		(EHWPOISON + 1)	/* errnos counted by name; above: errno 0 */
@@ -116,11 +122,12 @@ struct cs_worst {
 #define CS_N_SIZE	CS_NR_SIZES
 #define CS_N_SIDE	2		/* first run: on the waking CPU, or not */
 #define CS_N_PROBE	CS_NR_PROBES
+#define CS_N_STEP	CS_NR_STEPS
 
 enum cs_dim {
 	CS_D_ONE, CS_D_CLASS, CS_D_PHASE, CS_D_DROP, CS_D_IGNORE, CS_D_COW,
 	CS_D_FLAG, CS_D_SIGNAL, CS_D_ERRNO, CS_D_SIZE, CS_D_SIDE, CS_D_PROBE,
-	CS_NR_DIMS
+	CS_D_STEP, CS_NR_DIMS
 };
 
 enum cs_merge { CS_SUM, CS_MAX };
@@ -507,6 +514,30 @@ void cs_probes_show(struct seq_file *m);
 void cs_probes_counters(struct seq_file *m);
 size_t cs_probes_memory(void);
 
+/*
+ * steps.c: step timing.  The time and calls of each step of one
+ * creation, in ticks, kept beside its in-flight slot while step timing
+ * is on.
+ */
+struct cs_steps {
+	u64 ticks[CS_NR_STEPS];
+	u32 calls[CS_NR_STEPS];
+};
+
+extern bool cs_steps_param;
+int cs_steps_set(bool on);
+void cs_steps_free(void);
+struct cs_steps *cs_steps_start(unsigned int slot, unsigned int *seq);
+void cs_steps_record(const struct cs_steps *st, unsigned int seq, u8 class,
+		     u64 copy, u64 mm);
+bool cs_steps_on(void);
+void cs_steps_show(struct seq_file *m);
+void cs_steps_counters(struct seq_file *m);
+size_t cs_steps_memory(void);
+
+/* probes.c, for the step handlers: the current task's creation, or NULL. */
+struct cs_steps *cs_steps_current(u64 *start);
+
 /* cow.c */
 int cs_cow_register(void);
 void cs_cow_unregister(void);
@@ -523,6 +554,7 @@ void cs_proc_remove(void);
 
 extern const char *const cs_class_names[CS_NR_CLASSES];
 extern const char *const cs_probe_names[CS_NR_PROBES];
+extern const char *const cs_step_names[CS_NR_STEPS];
 extern unsigned int cs_max_inflight;
 extern unsigned int cs_cow_bills;
 extern int cs_read_gid;

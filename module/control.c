@@ -10,6 +10,7 @@
  *   filter comm NAME        ... only processes whose leader is so named
  *   filter cgroup PATH|ID   ... only tasks in this cgroup (v2) or below
  *   filter clear            remove every filter
+ *   steps on|off            time the steps of copy_process() (steps.c)
  *
  * Filters of different kinds must all match.  A write holds one word, with
  * at most one trailing newline, at offset 0; the writer needs
@@ -239,6 +240,13 @@ static int cs_control(char *buf)
 
 	if (!strcmp(word, "filter"))
 		return buf ? cs_filter_write(buf) : -EINVAL;
+	if (!strcmp(word, "steps")) {
+		if (buf && !strcmp(buf, "on"))
+			return cs_steps_set(true);
+		if (buf && !strcmp(buf, "off"))
+			return cs_steps_set(false);
+		return -EINVAL;
+	}
 	if (buf)
 		return -EINVAL;		/* trailing words */
 	if (!strcmp(word, "reset")) {
@@ -305,8 +313,10 @@ void cs_control_show(struct seq_file *m, struct pid_namespace *ns)
 	f = cs_filter_current();
 	seq_puts(m, "\nsection control\n");
 	seq_puts(m, "# write one of: reset | enable | disable | filter tgid N |\n"
-		    "#   filter comm NAME | filter cgroup PATH|ID | filter clear\n");
+		    "#   filter comm NAME | filter cgroup PATH|ID | filter clear |\n"
+		    "#   steps on | steps off\n");
 	seq_printf(m, "recording %d\n", READ_ONCE(cs_recording));
+	seq_printf(m, "steps %d\n", cs_steps_on());
 	seq_printf(m, "resets %lu\n", cs_resets);
 	seq_puts(m, "filter.tgid");
 	for (i = 0; f && i < f->nr_tgids; i++) {

@@ -86,7 +86,39 @@ CS_PROBE(P_WP_RET,	"do_wp_page.return")
 CS_PROBE(P_WP_MARK,	"wp_page_copy/reuse")
 CS_PROBE(P_THP_RET,	"do_huge_pmd_wp_page")
 CS_PROBE(P_EXIT_MMAP,	"exit_mmap")
+CS_PROBE(P_STEP_ENTRY,	"steps.entry")
+CS_PROBE(P_STEP_RET,	"steps.return")
 #undef CS_PROBE
+
+/*
+ * CS_STEP(ID, NAME): the steps of copy_process() that step timing times
+ * (steps.c), in the order copy_process() takes them.  task: from
+ * kernel_clone()'s entry to copy_creds()'s (dup_task_struct(), inlined);
+ * mm_vmas: the mm phase less mm_page_tables (copy_page_range() calls);
+ * uncovered: the copy phase less its other steps.  With uncovered, the
+ * steps of a creation add up to its copy and mm phases.
+ */
+#ifndef CS_STEP
+#define CS_STEP(id, name)
+#endif
+CS_STEP(ST_TASK,	"task")
+CS_STEP(ST_CREDS,	"creds")
+CS_STEP(ST_SCHED,	"sched")
+CS_STEP(ST_PERF,	"perf")
+CS_STEP(ST_AUDIT,	"audit")
+CS_STEP(ST_SECURITY,	"security")
+CS_STEP(ST_SEMUNDO,	"semundo")
+CS_STEP(ST_FILES,	"files")
+CS_STEP(ST_FS,		"fs")
+CS_STEP(ST_MM_VMAS,	"mm_vmas")
+CS_STEP(ST_MM_PAGES,	"mm_page_tables")
+CS_STEP(ST_NS,		"namespaces")
+CS_STEP(ST_THREAD,	"thread")
+CS_STEP(ST_PID,		"pid")
+CS_STEP(ST_CGROUP,	"cgroup")
+CS_STEP(ST_SCHED_CGROUP, "sched_cgroup")
+CS_STEP(ST_UNCOVERED,	"uncovered")
+#undef CS_STEP
 
 /*
  * CS_COW_OUTCOME(ID, NAME, EVENT): what a write fault on a private
@@ -173,6 +205,21 @@ CS_HIST(cow_pages,		CLASS,	ONE,	"pages",	"hist.cow_pages_per_fork.%s")
 CS_COUNTER(size_forks,		SIZE,	ONE,	SUM, NONZERO,	"size.%s.forks")
 CS_COUNTER(size_lat_sum,	SIZE,	ONE,	SUM, ALL,	"size.%s.lat_sum_ns")
 CS_COUNTER(size_lat_max,	SIZE,	ONE,	MAX, ALL,	"size.%s.lat_max_ns")
+CS_COUNTER(steps_partial,	ONE,	ONE,	SUM, ALL,	"steps.partial")
+CS_COUNTER(step_creations,	CLASS,	ONE,	SUM, NONZERO,	"step.%s.creations")
+CS_COUNTER(step_phase,		CLASS,	ONE,	SUM, ALL,	"step.%s.copy_mm_ns")
+CS_COUNTER(step_calls,		CLASS,	STEP,	SUM, ALL,	"step.%s.%s.calls")
+CS_COUNTER(step_sum,		CLASS,	STEP,	SUM, ALL,	"step.%s.%s.sum_ns")
+CS_COUNTER(step_max,		CLASS,	STEP,	MAX, ALL,	"step.%s.%s.max_ns")
+/* A histogram of STEP a class: of every class at once, one is too large. */
+CS_HIST(step_hist_fork,		STEP,	ONE,	"ns",		"hist.step.fork.%s")
+CS_HIST(step_hist_vfork,	STEP,	ONE,	"ns",		"hist.step.vfork.%s")
+CS_HIST(step_hist_thread,	STEP,	ONE,	"ns",		"hist.step.thread.%s")
+CS_HIST(step_hist_shared_vm,	STEP,	ONE,	"ns",		"hist.step.shared_vm.%s")
+CS_HIST(step_hist_namespace,	STEP,	ONE,	"ns",		"hist.step.namespace.%s")
+CS_HIST(step_hist_kthread,	STEP,	ONE,	"ns",		"hist.step.kthread.%s")
+CS_HIST(step_hist_worker,	STEP,	ONE,	"ns",		"hist.step.worker.%s")
+CS_HIST(step_hist_other,	STEP,	ONE,	"ns",		"hist.step.other.%s")
 CS_COUNTER(probe_sampled,	PROBE,	ONE,	SUM, NONE,	"self.%s.sampled")
 CS_COUNTER(probe_hits,		PROBE,	ONE,	SUM, NONE,	"self.%s.hits")
 CS_COUNTER(probe_ns,		PROBE,	ONE,	SUM, NONE,	"self.%s.ticks")

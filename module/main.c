@@ -84,13 +84,22 @@ static int __init clonestat_init(void)
 	ret = cs_probes_register();
 	if (ret)
 		goto out_unregister_cow;
+	/* Inside the creations the probes above follow. */
+	if (cs_steps_param) {
+		ret = cs_steps_set(true);
+		if (ret)
+			goto out_unregister_probes;
+	}
 	ret = cs_proc_create();
 	if (ret)
-		goto out_unregister_probes;
+		goto out_steps_off;
 	return 0;
 
+out_steps_off:
+	cs_steps_set(false);
 out_unregister_probes:
 	cs_probes_unregister();
+	cs_steps_free();
 out_unregister_cow:
 	cs_cow_unregister();
 out_free_buffers:
@@ -102,9 +111,11 @@ static void __exit clonestat_exit(void)
 {
 	/* Readers first, then writers, then what both use. */
 	cs_proc_remove();
+	cs_steps_set(false);
 	cs_probes_unregister();
 	cs_cow_unregister();
 	cs_control_exit();
+	cs_steps_free();
 	cs_buffers_free();
 }
 

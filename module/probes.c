@@ -87,6 +87,8 @@ struct cs_inflight {
 	pid_t child;
 	int exit_signal;
 	unsigned int filter_seq;	/* the filter it began under */
+	unsigned int steps_seq;		/* step timing's, at the start */
+	struct cs_steps *steps;		/* NULL: not timed by steps */
 	u8 class;
 	bool has_size;
 };
@@ -198,6 +200,10 @@ static void slot_finish(const struct cs_inflight *s, int result)
 	r.phase[CS_PH_MM] = mm;
 	r.phase[CS_PH_COPY] = copy > mm ? copy - mm : 0;
 	r.phase[CS_PH_REST] = r.lat - max(copy, mm);
+	/* Timed by steps, made, and its copy phase marked (task_newtask). */
+	if (s->steps && result >= 0 && s->phase_copy)
+		cs_steps_record(s->steps, s->steps_seq, s->class, r.phase[CS_PH_COPY],
+				r.phase[CS_PH_MM]);
 	if (s->wake && (s->flags & CLONE_VFORK) && now > s->wake)
 		r.vfork_blocked = cs_ns(now - s->wake);
 	cs_record(&r);
@@ -226,8 +232,10 @@ static int clone_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (!d->slot) {
 		this_cpu_inc(cs_cpu->counters.drops[CS_DROP_INFLIGHT]);
 		slot_start(&d->local, args, seq);
+		d->local.steps = NULL;
 	} else {
 		slot_start(d->slot, args, seq);
+		d->slot->steps = cs_steps_start(d->slot - inflight, &d->slot->steps_seq);
 	}
 	cs_exit(CS_P_CLONE_ENTRY);
 	return 0;
@@ -259,6 +267,17 @@ static int clone_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		slot_release(d->slot);
 	cs_exit(CS_P_CLONE_RET);
 	return 0;
+}
+
+/* For the step handlers (steps.c), in the creating task. */
+struct cs_steps *cs_steps_current(u64 *start)
+{
+	struct cs_inflight *s = slot_find();
+
+	if (!s || !s->steps)
+		return NULL;
+	*start = s->start;
+	return s->steps;
 }
 
 /*
@@ -699,7 +718,7 @@ size_t cs_probes_memory(void)
 	n += cs_rp_bytes(&clone_probe);
 	if (mm_how == CS_MM_KRETPROBE)
 		n += cs_rp_bytes(&mm_probe);
-	return n;
+	return n + cs_steps_memory();
 }
 
 void cs_probes_show(struct seq_file *m)
@@ -731,6 +750,7 @@ void cs_probes_show(struct seq_file *m)
 		for (i = ARRAY_SIZE(mm_marks); i--; )
 			cs_hook_show(m, &mm_marks[i]);
 	cs_hook_show(m, &first_run_probe);
+	cs_steps_show(m);
 }
 
 void cs_probes_counters(struct seq_file *m)
@@ -745,4 +765,5 @@ void cs_probes_counters(struct seq_file *m)
 	else
 		seq_printf(m, "mm_copy_probe %s\n",
 			   mm_how == CS_MM_KRETPROBE ? mm_probe.kp.symbol_name : "none");
+	cs_steps_counters(m);
 }

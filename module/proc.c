@@ -49,6 +49,11 @@ static const char *const cs_cow_names[CS_NR_COW] = {
 #include "lists.h"
 };
 
+#define CS_STEP(id, name)	name,
+const char *const cs_step_names[CS_NR_STEPS] = {
+#include "lists.h"
+};
+
 static const char *const cs_side_names[CS_N_SIDE] = { "same_cpu", "other_cpu" };
 
 static const unsigned int cs_dim_size[CS_NR_DIMS] = {
@@ -64,6 +69,7 @@ static const unsigned int cs_dim_size[CS_NR_DIMS] = {
 	[CS_D_SIZE] = CS_N_SIZE,
 	[CS_D_SIDE] = CS_N_SIDE,
 	[CS_D_PROBE] = CS_N_PROBE,
+	[CS_D_STEP] = CS_N_STEP,
 };
 
 /* Clone flag names by bit, from include/uapi/linux/sched.h (7.2's). */
@@ -137,9 +143,14 @@ static void cs_sum_counters(struct cs_sum *s)
 			continue;
 		for (e = 0; e < CS_NR_ENTRIES; e++) {
 			const struct cs_entry_desc *d = &cs_entries[e];
-			const u64 *c = d->unit ? per_cpu_ptr(cs_hists[e], cpu) :
+			/* NULL: a step histogram not allocated yet (all 0). */
+			u64 __percpu *h = READ_ONCE(cs_hists[e]);
+			const u64 *c = d->unit ? (h ? per_cpu_ptr(h, cpu) : NULL) :
 				       (const u64 *)&per_cpu_ptr(cs_cpu, cpu)->counters + d->off;
 			u64 *sum = s->w[e];
+
+			if (!c)
+				continue;
 
 			/*
 			 * A call counts its hit, then its sample, on its CPU:
@@ -401,6 +412,8 @@ static const char *cs_dim_name(enum cs_dim d, unsigned int k, char *buf, size_t 
 		return cs_side_names[k];
 	case CS_D_PROBE:
 		return cs_probe_names[k];
+	case CS_D_STEP:
+		return cs_step_names[k];
 	default:
 		return "";
 	}
@@ -640,6 +653,46 @@ static void cs_show_list(struct seq_file *m, const struct cs_sum *s, enum cs_ent
 	}
 }
 
+/* v as a percentage of total, with one decimal. */
+static void cs_put_share(struct seq_file *m, u64 v, u64 total)
+{
+	u64 pm = total ? div64_u64(v * 1000, total) : 0;
+
+	seq_printf(m, " %5llu.%llu\n", pm / 10, pm % 10);
+}
+
+/*
+ * Step timing's sections, one a class timed by steps: each step that ran,
+ * then the copy and mm phases they add up to.
+ */
+static void cs_show_steps(struct seq_file *m, const struct cs_sum *s)
+{
+	unsigned int c, i;
+
+	for (c = 0; c < CS_NR_CLASSES; c++) {
+		u64 n = s->c.step_creations[c], total = s->c.step_phase[c];
+
+		if (!n)
+			continue;
+		seq_printf(m, "\nsection steps %s\n", cs_class_names[c]);
+		seq_printf(m, "# %-16s %10s %14s %12s %12s %6s\n", "step", "calls",
+			   "sum_ns", "avg_ns", "max_ns", "share");
+		for (i = 0; i < CS_NR_STEPS; i++) {
+			unsigned int k = c * CS_NR_STEPS + i;
+
+			if (!s->c.step_calls[k])
+				continue;
+			seq_printf(m, "%-18s %10llu %14llu %12llu %12llu", cs_step_names[i],
+				   s->c.step_calls[k], s->c.step_sum[k],
+				   cs_avg(s->c.step_sum[k], n), s->c.step_max[k]);
+			cs_put_share(m, s->c.step_sum[k], total);
+		}
+		seq_printf(m, "%-18s %10llu %14llu %12llu %12s", "copy_mm", n, total,
+			   cs_avg(total, n), "-");
+		cs_put_share(m, total, total);
+	}
+}
+
 static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 {
 	char comm[CS_COMM_TOKEN_LEN];
@@ -673,6 +726,8 @@ static void cs_show_tables(struct seq_file *m, const struct cs_sum *s)
 	cs_show_hists(m, s, CS_E_latency);
 	cs_show_hists(m, s, CS_E_vfork_blocked);
 	cs_show_hists(m, s, CS_E_first_run);
+
+	cs_show_steps(m, s);
 
 	seq_puts(m, "\nsection cow\n");
 	cs_cow_show(m);

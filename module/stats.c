@@ -279,9 +279,13 @@ void cs_cpu_reset(struct cs_cpu *c, unsigned int gen)
 	size_t from = offsetof(struct cs_cpu, worst_floor);
 	unsigned int e;
 
-	for (e = 0; e < CS_NR_ENTRIES; e++)
-		if (cs_hists[e])
-			memset(this_cpu_ptr(cs_hists[e]), 0, cs_entries[e].words * sizeof(u64));
+	for (e = 0; e < CS_NR_ENTRIES; e++) {
+		/* Step timing's are allocated when it first goes on: zeroed. */
+		u64 __percpu *h = READ_ONCE(cs_hists[e]);
+
+		if (h)
+			memset(this_cpu_ptr(h), 0, cs_entries[e].words * sizeof(u64));
+	}
 	memset((char *)c + from, 0, sizeof(*c) - from);
 	/* Readers that see the new generation see zeroed counters. */
 	smp_wmb();
@@ -310,14 +314,14 @@ void cs_record_bill(u8 class, u64 child_copies, u64 parent_copies)
 	cs_hist(CS_E_cow_pages, class, child_copies);
 }
 
-/* The histograms, per CPU. */
+/* The histograms allocated, per CPU. */
 static size_t cs_hist_bytes(void)
 {
 	size_t n = 0;
 	unsigned int e;
 
 	for (e = 0; e < CS_NR_ENTRIES; e++)
-		if (cs_entries[e].unit)
+		if (READ_ONCE(cs_hists[e]))
 			n += cs_entries[e].words * sizeof(u64);
 	return n;
 }
@@ -336,7 +340,9 @@ int cs_buffers_alloc(void)
 	int cpu;
 
 	for (e = 0; e < CS_NR_ENTRIES; e++) {
-		if (!cs_entries[e].unit)
+		/* Step timing allocates its own (steps.c). */
+		if (!cs_entries[e].unit ||
+		    (e >= CS_E_step_hist_fork && e <= CS_E_step_hist_other))
 			continue;
 		cs_hists[e] = __alloc_percpu(cs_entries[e].words * sizeof(u64),
 					     __alignof__(u64));
