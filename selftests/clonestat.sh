@@ -10,6 +10,8 @@
 # (the C tests as one, named clonestat_test); CLONESTAT_TEST_SKIP=REGEX
 # reports those whose names match it as skipped, with the reason in
 # CLONESTAT_TEST_SKIP_WHY.
+# CLONESTAT_TEST_SET=steps runs step timing against function_graph
+# instead, for a VM of its own under -icount (scripts/check).
 # CLONESTAT_TEST_SET=storm runs the reload storm instead of the suite:
 # load and unload while every CPU creates tasks, which patches kernel
 # text under load; scripts/check runs it in a VM of its own under
@@ -652,6 +654,8 @@ t_params() { "$here/params_test.sh" "$ko" "$progs" "$@"; }
 t_tools() { insmod "$ko" || return 1; "$here/tools_test.sh" "$progs" "$ko"; local rc=$?; unload || rc=1; return $rc; }
 t_exporter() { insmod "$ko" || return 1; "$here/exporter_test.sh" "$progs"; local rc=$?; unload || rc=1; return $rc; }
 t_trace_events() { insmod "$ko" || return 1; "$here/trace_events_test.sh" "$progs"; local rc=$?; unload || rc=1; return $rc; }
+# selftests/steps_test.sh: step timing, one case a check.
+t_steps() { insmod "$ko" || return 1; "$here/steps_test.sh" "$progs" "$ko" "$1"; local rc=$?; unload || rc=1; return $rc; }
 
 # The C tests, with the module loaded; their results are renumbered into
 # this TAP stream.  The program's plan ("1..N") and exit status are
@@ -719,6 +723,8 @@ main)
 	check "clonestat tools: show, snapshot, diff, top exact; one-line errors" t_tools
 	check "exporter: exact series and every bucket in node_exporter's /metrics; fixed series; --interval renames whole files" t_exporter
 	check "trace events: the workloads' exact events, one first run and COW bill per child, fields as counted" t_trace_events
+	check "steps: off attaches nothing; on, a kretprobe a step function; steps=1 from the load" t_steps off
+	check "steps: exact calls a class and step, adding up to the copy and mm phases" t_steps exact
 	if [ -w /proc/self/fail-nth ] && [ -d /sys/kernel/debug/failslab ]; then
 		check "every allocation at load made to fail: ENOMEM, nothing left" t_fail_nth
 	else
@@ -763,8 +769,13 @@ storm)
 	fi
 	check "after the storm, a fresh load counts a workload exactly" t_exact_after_storm
 	;;
+steps)
+	# Under -icount (scripts/check): guest time counts instructions, so
+	# that two tools' shares of one workload compare.
+	check "steps against function_graph: calls equal, shares within 25 %" t_steps ftrace
+	;;
 *)
-	echo "Bail out! CLONESTAT_TEST_SET=$set: not main or storm"
+	echo "Bail out! CLONESTAT_TEST_SET=$set: not main, storm or steps"
 	exit 2
 	;;
 esac
