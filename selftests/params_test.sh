@@ -323,12 +323,13 @@ family() {
 	[[ $rest =~ ^[0-9]+-(.*)$ ]] && rest=${BASH_REMATCH[1]}
 	REPLY=$ver-$rest
 }
-# table_row RELEASE: T_MM, T_COW (without backticks) and T_HOOKS (as
+# table_row RELEASE: T_MM, T_COW (without backticks), T_HOOKS (as
 # written; "as X" is the hooks cell of the first row whose kernel
-# begins with "X.").  1 when the table has no row for RELEASE's family.
+# begins with "X.") and T_STEPS (as written).  1 when the table has no
+# row for RELEASE's family.
 table_row() {
 	local line in= i want=$1 ref k
-	local -a cells kern mm cow hooks
+	local -a cells kern mm cow hooks steps
 	while IFS= read -r line; do
 		case $line in
 		"## Supported kernels"*) in=1; continue ;;
@@ -342,13 +343,14 @@ table_row() {
 		trim "${cells[3]}"; mm+=("${REPLY//\`/}")
 		trim "${cells[4]}"; cow+=("${REPLY//\`/}")
 		trim "${cells[5]}"; hooks+=("$REPLY")
+		trim "${cells[6]}"; steps+=("$REPLY")
 	done < "$top/README.md"
 	family "$want"
 	want=$REPLY
 	for i in "${!kern[@]}"; do
 		family "${kern[$i]}"
 		[ "$REPLY" = "$want" ] || continue
-		T_MM=${mm[$i]} T_COW=${cow[$i]} T_HOOKS=${hooks[$i]}
+		T_MM=${mm[$i]} T_COW=${cow[$i]} T_HOOKS=${hooks[$i]} T_STEPS=${steps[$i]}
 		if [[ $T_HOOKS == "as "* ]]; then
 			ref=${T_HOOKS#as }
 			for k in "${!kern[@]}"; do
@@ -383,7 +385,7 @@ callback_listed() { grep -qE "^$1 .*\[clonestat\]" "$enabled_functions"; }
 # The cases.
 
 declare -A desc=(
-	[table]="mm phase, COW method and hook kinds are README's support-table row for this kernel"
+	[table]="mm phase, COW method, hook kinds and step functions are README's support-table row for this kernel"
 	[cow]="a child's COW copies exact in its row and its fork's bill; a filtered-out child's charged to the recorded fork"
 	[cow_latency]="cow_latency=1: do_wp_page probed, every COW fault timed, counts unchanged"
 	[cow_off]="cow=0: nothing of COW following attached or counted, creations still counted"
@@ -402,7 +404,7 @@ case_table() {
 	local -a marks mm_marks expect
 	rel=$(uname -r)
 	table_row "$rel" || { fail "README.md's support table has no row for $rel"; return; }
-	say "README's row for $rel: mm phase $T_MM; COW method $T_COW; hooks: $T_HOOKS"
+	say "README's row for $rel: mm phase $T_MM; COW method $T_COW; hooks: $T_HOOKS; steps: $T_STEPS"
 	hook_kinds "$T_HOOKS" || { fail "cannot read the hooks cell '$T_HOOKS'"; return; }
 	load || return
 	snap A
@@ -449,6 +451,22 @@ case_table() {
 		kretprobe_listed do_wp_page && fail "do_wp_page probed, with method $T_COW" ||
 			say "do_wp_page: not probed"
 	fi
+	# Step timing: as many step functions as the steps cell's first
+	# number, and none of those it names.
+	ctl "steps on" || return
+	snap C
+	m=$(grep -cE '^[a-z_0-9]+ +step\.' <<<"${C_sec[probes]-}")
+	is "step functions probed, steps on" "$m" "${T_STEPS%% *}"
+	for sym in $(grep -o '`[a-z_0-9]*`' <<<"$T_STEPS" | tr -d '`'); do
+		if grep -qE "^$sym +step\." <<<"${C_sec[probes]-}"; then
+			fail "$sym probed for a step; the steps cell says it is not"
+		else
+			grep -qE "^# step\.[a-z_]+: not probed \($sym: " <<<"${C_sec[probes]-}" &&
+				say "$sym: not probed, and the probes section says why" ||
+				fail "$sym: no '# step...: not probed ($sym: ...' line"
+		fi
+	done
+	ctl "steps off" || return
 	for sym in dup_mmap copy_page_range; do
 		if [[ $T_MM == "$sym" ]]; then
 			kretprobe_listed "$sym" && say "$sym: a kretprobe in the kprobes list" ||

@@ -28,6 +28,7 @@
 set -u
 progs=$1 ko=$2 case=$3
 P=/proc/clonestat
+tools=$(dirname "$(readlink -f "$0")")/../tools
 T=/sys/kernel/tracing
 kprobes=/sys/kernel/debug/kprobes/list
 nf=20 nv=10 nt=10
@@ -139,6 +140,38 @@ t_exact() {
 	for k in steps.partial missed.steps drops.inflight; do
 		[ "$(ctr "$tmp/a" $k)" = 0 ] || { echo "$k $(ctr "$tmp/a" $k)"; fail=1; }
 	done
+	# The tools: clonestat show --json and the exporter, from the counters.
+	"$tools/clonestat" show --json > "$tmp/json" &&
+		mkdir "$tmp/prom" && "$tools/clonestat-exporter" --dir "$tmp/prom" || return 1
+	python3 - "$tmp/a.counters" "$tmp/json" "$tmp/prom/clonestat.prom" <<'PY' || fail=1
+import json, re, sys
+c = dict(l.split() for l in open(sys.argv[1]))
+steps = json.load(open(sys.argv[2]))["steps"]
+prom = open(sys.argv[3]).read()
+bad = []
+for k in ("fork", "vfork", "thread"):
+    names = [n[len("step.%s." % k):-len(".calls")] for n in c
+             if n.startswith("step.%s." % k) and n.endswith(".calls") and int(c[n])]
+    got = steps.get(k, {}).get("steps", {})
+    if sorted(got) != sorted(names):
+        bad.append("%s: show --json has steps %s, the counters %s" % (k, sorted(got), sorted(names)))
+    for n in names:
+        want = int(c["step.%s.%s.calls" % (k, n)])
+        if got.get(n, {}).get("calls") != want:
+            bad.append("%s %s: show --json %s calls, the counters %d" % (k, n, got.get(n), want))
+        m = re.search(r'^clonestat_step_calls_total\{class="%s",step="%s"\} (\S+)$' % (k, n), prom, re.M)
+        if not m or int(float(m.group(1))) != want:
+            bad.append("%s %s: exporter %s, the counters %d" % (k, n, m and m.group(1), want))
+        m = re.search(r'^clonestat_step_seconds_count\{class="%s",step="%s"\} (\S+)$' % (k, n), prom, re.M)
+        if not m or int(float(m.group(1))) != int(c["step.%s.creations" % k]):
+            bad.append("%s %s: exporter histogram count %s" % (k, n, m and m.group(1)))
+    if sum(r["sum_ns"] for r in got.values()) != steps[k]["copy_mm_ns"]:
+        bad.append("%s: show --json steps do not add up to copy_mm_ns" % k)
+if "clonestat_steps_enabled 1" not in prom.split("\n"):
+    bad.append("exporter: no clonestat_steps_enabled 1")
+print("\n".join(bad) or "show --json and the exporter: every step as the counters")
+sys.exit(1 if bad else 0)
+PY
 	echo reset > $P || return 1
 	save "$tmp/b" || return 1
 	if grep -qE '^(hist\.)?step\.' "$tmp/b.counters" || grep -q '^section steps' "$tmp/b"; then

@@ -12,7 +12,9 @@
 #   guest.sh profile BUILD ROUNDS    one vCPU under icount: what each kind
 #                                    of hook costs by itself (hookcost.ko
 #                                    on prctl(PR_SET_NAME), against none,
-#                                    ROUNDS times), then per workload the
+#                                    ROUNDS times), step timing's cost
+#                                    (steps=1 against without, ROUNDS
+#                                    times), then per workload the
 #                                    handlers' calls and their bodies' cost
 #   guest.sh scaling BUILD           the handlers' sampled cost with every
 #                                    vCPU forking at once
@@ -25,7 +27,8 @@
 # ...", "memory ...", "hook ROUND MECH N CPU_NS ELAPSED_NS", "profile
 # WORKLOAD N CPU_NS ELAPSED_NS", "self WORKLOAD HANDLER HITS AVG_NS",
 # "cow WORKLOAD COPIES REUSES", "attach SYMBOL HOW", "anon ROUND CONFIG
-# anon N CPU_NS ELAPSED_NS", "scale ...", "ab ROUND BUILD WORKLOAD N
+# anon N CPU_NS ELAPSED_NS", "steps ROUND on|off WORKLOAD N CPU_NS
+# ELAPSED_NS", "stepfn SYMBOL ROLE", "scale ...", "ab ROUND BUILD WORKLOAD N
 # HANDLER HITS AVG_NS", "abread ROUND BUILD ROWS read N CPU_NS ELAPSED_NS".
 # Everything else is commentary.
 
@@ -181,6 +184,21 @@ profile() {
 			[ $m = none ] || insmod "$ko" || exit 1
 			echo "anon $r $m $("$bench" anon 20)"
 			[ $m = none ] || rmmod clonestat
+		done
+	done
+
+	# Step timing's cost: clonestat loaded with steps=1 against without,
+	# in turn (the order alternates by round), per workload: the guest
+	# time between them is the instructions step timing adds.
+	for r in $(seq "$rounds"); do
+		for m in $( ((r % 2)) && echo "off on" || echo "on off"); do
+			if [ $m = on ]; then insmod "$ko" steps=1; else insmod "$ko"; fi || exit 1
+			for w in fork vfork thread; do
+				"$bench" "$w" "$((n[$w] / 10 + 1))" > /dev/null || exit 1
+				echo "steps $r $m $("$bench" "$w" "${n[$w]}")"
+			done
+			[ $m = off ] || awk '$2 ~ /^step\./ { print "stepfn", $1, $2 }' /proc/clonestat
+			rmmod clonestat
 		done
 	done
 
