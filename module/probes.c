@@ -725,18 +725,18 @@ void cs_probes_show(struct seq_file *m)
 {
 	unsigned int i;
 
-	seq_puts(m, "# probe              role         missed\n");
-	seq_printf(m, "%-20s %-12s %6d\n", clone_symbol, "clone",
+	seq_puts(m, "# probe              role                missed\n");
+	seq_printf(m, "%-20s %-19s %6d\n", clone_symbol, "clone",
 		   READ_ONCE(clone_probe.nmissed));
 	/* Tracepoints and hooks miss nothing. */
 	switch (mm_how) {
 	case CS_MM_MARKS:
 		for (i = ARRAY_SIZE(mm_marks); i--; )
-			seq_printf(m, "%-20s %-12s %6s\n", mm_marks[i].kp.symbol_name,
+			seq_printf(m, "%-20s %-19s %6s\n", mm_marks[i].kp.symbol_name,
 				   "phase_mm", "-");
 		break;
 	case CS_MM_KRETPROBE:
-		seq_printf(m, "%-20s %-12s %6d\n", mm_probe.kp.symbol_name,
+		seq_printf(m, "%-20s %-19s %6d\n", mm_probe.kp.symbol_name,
 			   "phase_mm", READ_ONCE(mm_probe.nmissed));
 		break;
 	default:
@@ -744,8 +744,8 @@ void cs_probes_show(struct seq_file *m)
 			   mm_probe_err, mm_symbols[ARRAY_SIZE(mm_symbols) - 1]);
 	}
 	for (i = ARRAY_SIZE(tps); i--; )
-		seq_printf(m, "%-20s %-12s %6s\n", tps[i].name, tps[i].role, "-");
-	seq_printf(m, "%-20s %-12s %6s\n", first_run_probe.kp.symbol_name, "first_run", "-");
+		seq_printf(m, "%-20s %-19s %6s\n", tps[i].name, tps[i].role, "-");
+	seq_printf(m, "%-20s %-19s %6s\n", first_run_probe.kp.symbol_name, "first_run", "-");
 	if (mm_how == CS_MM_MARKS)
 		for (i = ARRAY_SIZE(mm_marks); i--; )
 			cs_hook_show(m, &mm_marks[i]);

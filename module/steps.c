@@ -347,7 +347,7 @@ void cs_steps_show(struct seq_file *m)
 			continue;
 		snprintf(role, sizeof(role), "step.%s", cs_step_names[i]);
 		if (f->on)
-			seq_printf(m, "%-20s %-12s %6d\n", f->rp.kp.symbol_name, role,
+			seq_printf(m, "%-20s %-19s %6d\n", f->rp.kp.symbol_name, role,
 				   READ_ONCE(f->rp.nmissed));
 		else
 			seq_printf(m, "# %s: not probed (%s: error %d)\n", role,
