@@ -605,7 +605,9 @@ fail_nth_sweep() {
 	[[ $stride =~ ^[1-9][0-9]*$ && $offset =~ ^[1-9][0-9]*$ && $offset -le $stride ]] ||
 		{ echo "stride $stride, offset $offset: want 1 <= offset <= stride"; return 1; }
 	n=$((offset - stride))
-	local params="max_inflight=64 cow_bills=64 task_slots=16 worst_slots=1"
+	# CLONESTAT_TEST_FAIL_NTH_PARAMS adds parameters (steps=1: step
+	# timing's allocations and kretprobes too).
+	local params="max_inflight=64 cow_bills=64 task_slots=16 worst_slots=1${CLONESTAT_TEST_FAIL_NTH_PARAMS:+ $CLONESTAT_TEST_FAIL_NTH_PARAMS}"
 	echo N > "$fs/ignore-gfp-wait"
 	echo N > "$fp/ignore-gfp-wait"
 	echo 0 > "$fs/verbose"
