@@ -18,7 +18,7 @@ note() {
 # it once, before its two lanes could both run apt-get).
 CHECK_PKGS="gcc make libc6-dev liburing-dev sparse qemu-system-x86 busybox-static
 	linux-source-6.1 kmod cpio xz-utils python3 iproute2 util-linux
-	prometheus-node-exporter prometheus trace-cmd"
+	prometheus-node-exporter prometheus trace-cmd postgresql"
 
 apt_updated=
 # need_pkgs PKG...: install the Debian packages that are not installed yet.

@@ -656,6 +656,9 @@ t_params() { "$here/params_test.sh" "$ko" "$progs" "$@"; }
 t_tools() { insmod "$ko" || return 1; "$here/tools_test.sh" "$progs" "$ko"; local rc=$?; unload || rc=1; return $rc; }
 t_exporter() { insmod "$ko" || return 1; "$here/exporter_test.sh" "$progs"; local rc=$?; unload || rc=1; return $rc; }
 t_trace_events() { insmod "$ko" || return 1; "$here/trace_events_test.sh" "$progs"; local rc=$?; unload || rc=1; return $rc; }
+# Real applications: PostgreSQL under pgbench -C, a parallel build.
+t_pgbench() { insmod "$ko" || return 1; "$here/pgbench_test.sh" 50; local rc=$?; unload || rc=1; return $rc; }
+t_make() { insmod "$ko" || return 1; "$here/make_test.sh" 8; local rc=$?; unload || rc=1; return $rc; }
 # selftests/steps_test.sh: step timing, one case a check.
 t_steps() { insmod "$ko" || return 1; "$here/steps_test.sh" "$progs" "$ko" "$1"; local rc=$?; unload || rc=1; return $rc; }
 
@@ -727,6 +730,8 @@ main)
 	check "trace events: the workloads' exact events, one first run and COW bill per child, fields as counted" t_trace_events
 	check "steps: off attaches nothing; on, a kretprobe a step function; steps=1 from the load" t_steps off
 	check "steps: exact calls a class and step, adding up to the copy and mm phases" t_steps exact
+	check "PostgreSQL: pgbench -C, one fork of the postmaster a logged connection, each step-timed and billed" t_pgbench
+	check "make -j2: creations by class as task_newtask's events, make's vforks and gcc's rows the compiler runs" t_make
 	if [ -w /proc/self/fail-nth ] && [ -d /sys/kernel/debug/failslab ]; then
 		check "every allocation at load made to fail: ENOMEM, nothing left" t_fail_nth
 	else
