@@ -41,7 +41,7 @@ ctr() { awk -v n="$2" '$1 == n { print $2; f = 1 } END { if (!f) print 0 }' "$1.
 save() { cat $P > "$1" && counters "$1" > "$1.counters"; }
 # The functions step timing probes, as "function step" lines.
 step_fns() { awk '/^section probes$/ { p = 1; next } /^section / { p = 0 }
-	p && $2 ~ /^step\./ { print $1, substr($2, 6) }' $P; }
+	p && $1 != "#" && $2 ~ /^step\./ { print $1, substr($2, 6) }' $P; }
 listed() { grep -E "^[0-9a-f]+ +r +$1\+0x[0-9a-f]+ " "$kprobes"; }
 # Step functions with a kretprobe now.
 probed_now() {
