@@ -508,6 +508,7 @@ static inline size_t cs_rp_bytes(const struct kretprobe *rp)
 }
 
 /* probes.c */
+int cs_kretprobe_first(struct kretprobe *rp, const char *const *syms, unsigned int n);
 int cs_probes_register(void);
 void cs_probes_unregister(void);
 void cs_probes_show(struct seq_file *m);

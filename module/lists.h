@@ -121,6 +121,32 @@ CS_STEP(ST_UNCOVERED,	"uncovered")
 #undef CS_STEP
 
 /*
+ * CS_STEP_FN(ID, NAME...): the steps that are functions of their own
+ * (CS_ST_ followed by ID), and their functions: the first of the names
+ * that can be probed (steps.c).  copy_files() and copy_fs() are inlined
+ * on the kernels clonestat supports: dup_fd() and copy_fs_struct() are
+ * their work, called when the files or the fs are not shared.
+ */
+#ifndef CS_STEP_FN
+#define CS_STEP_FN(id, ...)
+#endif
+CS_STEP_FN(CREDS,	"copy_creds")
+CS_STEP_FN(SCHED,	"sched_fork")
+CS_STEP_FN(PERF,	"perf_event_init_task")
+CS_STEP_FN(AUDIT,	"audit_alloc")
+CS_STEP_FN(SECURITY,	"security_task_alloc")
+CS_STEP_FN(SEMUNDO,	"copy_semundo")
+CS_STEP_FN(FILES,	"copy_files", "dup_fd")
+CS_STEP_FN(FS,		"copy_fs", "copy_fs_struct")
+CS_STEP_FN(MM_PAGES,	"copy_page_range")
+CS_STEP_FN(NS,		"copy_namespaces")
+CS_STEP_FN(THREAD,	"copy_thread")
+CS_STEP_FN(PID,		"alloc_pid")
+CS_STEP_FN(CGROUP,	"cgroup_can_fork")
+CS_STEP_FN(SCHED_CGROUP, "sched_cgroup_fork")
+#undef CS_STEP_FN
+
+/*
  * CS_COW_OUTCOME(ID, NAME, EVENT): what a write fault on a private
  * mapping did; NAME in the counters, EVENT in the cow trace event.
  * none: not known yet (never counted, no name); copies: a new page

@@ -583,6 +583,26 @@ static void mm_marks_unregister(unsigned int n)
 }
 
 /*
+ * rp, with max_inflight instances, on the first of syms[0..n) (a NULL
+ * ends them) that can be probed: 0; -ENOMEM; or the last one's error.
+ */
+int cs_kretprobe_first(struct kretprobe *rp, const char *const *syms, unsigned int n)
+{
+	unsigned int i;
+	int ret = -ENOENT;
+
+	for (i = 0; i < n && syms[i]; i++) {
+		memset(&rp->kp, 0, sizeof(rp->kp));
+		rp->kp.symbol_name = syms[i];
+		rp->maxactive = cs_max_inflight;
+		ret = register_kretprobe(rp);
+		if (!ret || ret == -ENOMEM)
+			break;
+	}
+	return ret;
+}
+
+/*
  * The markers, else a kretprobe: 0 with one of them on (mm_how); -ENOMEM;
  * or the kretprobe's last error, with the mm phase not timed.
  */
@@ -601,16 +621,9 @@ static int register_mm_probe(void)
 	mm_marks_unregister(i - 1);
 	if (ret == -ENOMEM)
 		return ret;
-	for (i = 0; i < ARRAY_SIZE(mm_symbols); i++) {
-		memset(&mm_probe.kp, 0, sizeof(mm_probe.kp));
-		mm_probe.kp.symbol_name = mm_symbols[i];
-		mm_probe.maxactive = cs_max_inflight;
-		ret = register_kretprobe(&mm_probe);
-		if (!ret)
-			mm_how = CS_MM_KRETPROBE;
-		if (!ret || ret == -ENOMEM)
-			return ret;
-	}
+	ret = cs_kretprobe_first(&mm_probe, mm_symbols, ARRAY_SIZE(mm_symbols));
+	if (!ret)
+		mm_how = CS_MM_KRETPROBE;
 	return ret;
 }
 

@@ -6,8 +6,8 @@
  * the other probes cost what they cost without it.
  *
  * Each step that is a function of its own on the running kernel is timed
- * by a kretprobe on it (step_fns[]: the first of its names that
- * registers).  Steps that are inlined everywhere (dup_task_struct(),
+ * by a kretprobe on it (step_fns[], from lists.h's CS_STEP_FN list: the
+ * first of its names that registers).  Steps that are inlined everywhere (dup_task_struct(),
  * copy_sighand(), copy_signal(), copy_io()) have no such function:
  * "task" spans kernel_clone()'s entry to copy_creds()'s, which is
  * dup_task_struct() and copy_process()'s checks before it; the others
@@ -87,8 +87,8 @@ static __always_inline int step_return(struct kretprobe_instance *ri, enum cs_st
 	return 0;
 }
 
-/* A kretprobe's handlers for step ID: the handler knows its step. */
-#define CS_STEP_HANDLERS(id)						\
+/* A kretprobe's handlers for each step function: each knows its step. */
+#define CS_STEP_FN(id, ...)						\
 static int step_entry_##id(struct kretprobe_instance *ri, struct pt_regs *regs) \
 {									\
 	return step_entry(ri, CS_ST_##id);				\
@@ -98,20 +98,7 @@ static int step_return_##id(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return step_return(ri, CS_ST_##id);				\
 }
 
-CS_STEP_HANDLERS(CREDS)
-CS_STEP_HANDLERS(SCHED)
-CS_STEP_HANDLERS(PERF)
-CS_STEP_HANDLERS(AUDIT)
-CS_STEP_HANDLERS(SECURITY)
-CS_STEP_HANDLERS(SEMUNDO)
-CS_STEP_HANDLERS(FILES)
-CS_STEP_HANDLERS(FS)
-CS_STEP_HANDLERS(MM_PAGES)
-CS_STEP_HANDLERS(NS)
-CS_STEP_HANDLERS(THREAD)
-CS_STEP_HANDLERS(PID)
-CS_STEP_HANDLERS(CGROUP)
-CS_STEP_HANDLERS(SCHED_CGROUP)
+#include "lists.h"
 
 struct cs_step_fn {
 	struct kretprobe rp;
@@ -120,50 +107,25 @@ struct cs_step_fn {
 	bool on;
 };
 
-#define CS_STEP_FN(id, ...) {						\
-	.rp.entry_handler	= step_entry_##id,			\
-	.rp.handler		= step_return_##id,			\
-	.rp.data_size		= sizeof(struct cs_step_data),		\
-	.syms			= { __VA_ARGS__ },			\
-}
-
-/*
- * copy_files() and copy_fs() are inlined on the kernels clonestat
- * supports: dup_fd() and copy_fs_struct() are their work, called when
- * the files or the fs are not shared.
- */
+#define CS_STEP_FN(id, ...)						\
+	[CS_ST_##id] = {						\
+		.rp.entry_handler	= step_entry_##id,		\
+		.rp.handler		= step_return_##id,		\
+		.rp.data_size		= sizeof(struct cs_step_data),	\
+		.syms			= { __VA_ARGS__ },		\
+	},
 static struct cs_step_fn step_fns[CS_NR_STEPS] = {
-	[CS_ST_CREDS] = CS_STEP_FN(CREDS, "copy_creds"),
-	[CS_ST_SCHED] = CS_STEP_FN(SCHED, "sched_fork"),
-	[CS_ST_PERF] = CS_STEP_FN(PERF, "perf_event_init_task"),
-	[CS_ST_AUDIT] = CS_STEP_FN(AUDIT, "audit_alloc"),
-	[CS_ST_SECURITY] = CS_STEP_FN(SECURITY, "security_task_alloc"),
-	[CS_ST_SEMUNDO] = CS_STEP_FN(SEMUNDO, "copy_semundo"),
-	[CS_ST_FILES] = CS_STEP_FN(FILES, "copy_files", "dup_fd"),
-	[CS_ST_FS] = CS_STEP_FN(FS, "copy_fs", "copy_fs_struct"),
-	[CS_ST_MM_PAGES] = CS_STEP_FN(MM_PAGES, "copy_page_range"),
-	[CS_ST_NS] = CS_STEP_FN(NS, "copy_namespaces"),
-	[CS_ST_THREAD] = CS_STEP_FN(THREAD, "copy_thread"),
-	[CS_ST_PID] = CS_STEP_FN(PID, "alloc_pid"),
-	[CS_ST_CGROUP] = CS_STEP_FN(CGROUP, "cgroup_can_fork"),
-	[CS_ST_SCHED_CGROUP] = CS_STEP_FN(SCHED_CGROUP, "sched_cgroup_fork"),
+#include "lists.h"
 };
 
-/* The first of f's names that can be probed; else -ENOMEM or the last error. */
+/*
+ * The first of f's names that can be probed (a creation runs each step
+ * once at a time: max_inflight instances); else -ENOMEM or the last error.
+ */
 static int step_fn_register(struct cs_step_fn *f)
 {
-	unsigned int i;
-	int ret = -ENOENT;
+	int ret = cs_kretprobe_first(&f->rp, f->syms, ARRAY_SIZE(f->syms));
 
-	for (i = 0; i < ARRAY_SIZE(f->syms) && f->syms[i]; i++) {
-		memset(&f->rp.kp, 0, sizeof(f->rp.kp));
-		f->rp.kp.symbol_name = f->syms[i];
-		/* A creation runs each step once at a time. */
-		f->rp.maxactive = cs_max_inflight;
-		ret = register_kretprobe(&f->rp);
-		if (!ret || ret == -ENOMEM)
-			break;
-	}
 	f->on = !ret;
 	f->err = ret;
 	return ret;
