@@ -334,12 +334,18 @@ static int cs_collect_worst(struct cs_sum *s)
 /*
  * A process name as one word: bytes other than '!'..'~', and the
  * backslash, as \ooo (octal), the way /proc/self/mountinfo shows paths.
+ * An empty name (prctl(PR_SET_NAME, "")) is "-", and a name that is "-"
+ * is "\055": a row keeps its columns either way.
  */
 const char *cs_comm_token(const char *comm, char *buf)
 {
 	char *p = buf;
 	unsigned int i;
 
+	if (!comm[0])
+		return strcpy(buf, "-");
+	if (comm[0] == '-' && !comm[1])
+		return strcpy(buf, "\\055");
 	for (i = 0; i < TASK_COMM_LEN && comm[i]; i++) {
 		unsigned char c = comm[i];
 

@@ -525,27 +525,38 @@ TEST(fork_and_thread_counts_are_exact)
  * Every row of the tasks section is laid out as README.md's format says
  * ("%-10d %-16s", " %9u" a class, " %14llu %12llu %10llu %10llu"), the
  * busiest first (creations, then tgid); a name with a space and a
- * backslash shows escaped, in a row with its creations.
+ * backslash shows escaped, an empty name as "-" and the name "-" as
+ * "\055", each in a row with its creations.
  */
 TEST(tasks_rows_are_laid_out_as_documented)
 {
-	const char *name = "cs row\\x", *token = "cs\\040row\\134x";
+	static const struct {
+		const char *name, *token;
+		int forks, threads;
+	} named[] = {
+		{ "cs row\\x", "cs\\040row\\134x", 3, 7 },
+		{ "", "-", 2, 1 },
+		{ "-", "\\055", 4, 0 },
+	};
+	const int n = ARRAY_SIZE(named);
 	long long prev_total = LLONG_MAX, total;
-	int rows = 0, named = 0, len, i;
+	int rows = 0, found[ARRAY_SIZE(named)] = { 0 }, len, i, k;
+	pid_t child[ARRAY_SIZE(named)];
 	char want[400], line[400];
 	struct task_row r;
 	long prev_tgid = 0;
 	struct stats *s;
 	const char *p;
-	pid_t child;
 
-	child = fork();
-	ASSERT_LE(0, child);
-	if (!child) {
-		prctl(PR_SET_NAME, name);
-		_exit(forks_and_threads(3, 7) ? 1 : 0);
+	for (k = 0; k < n; k++) {
+		child[k] = fork();
+		ASSERT_LE(0, child[k]);
+		if (!child[k]) {
+			prctl(PR_SET_NAME, named[k].name);
+			_exit(forks_and_threads(named[k].forks, named[k].threads) ? 1 : 0);
+		}
+		ASSERT_EQ(0, reap_ok(child[k]));
 	}
-	ASSERT_EQ(0, reap_ok(child));
 	ASSERT_NE(NULL, s = snapshot());
 	p = strstr(s->text, "\nsection tasks\n");
 	ASSERT_NE(NULL, p);
@@ -572,15 +583,18 @@ TEST(tasks_rows_are_laid_out_as_documented)
 		prev_total = total;
 		prev_tgid = r.tgid;
 		rows++;
-		if (r.tgid == child) {
-			named++;
-			EXPECT_STREQ(token, r.comm);
-			EXPECT_EQ(3, r.calls[C_FORK]);
-			EXPECT_EQ(7, r.calls[C_THREAD]);
+		for (k = 0; k < n; k++) {
+			if (r.tgid != child[k])
+				continue;
+			found[k]++;
+			EXPECT_STREQ(named[k].token, r.comm);
+			EXPECT_EQ(named[k].forks, r.calls[C_FORK]);
+			EXPECT_EQ(named[k].threads, r.calls[C_THREAD]);
 		}
 	}
 	EXPECT_EQ(rows, get(s, "tasks.rows"));
-	EXPECT_EQ(1, named);
+	for (k = 0; k < n; k++)
+		EXPECT_EQ(1, found[k]) TH_LOG("rows of \"%s\"", named[k].token);
 	stats_free(s);
 }
 

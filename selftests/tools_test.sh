@@ -14,7 +14,9 @@
 #    CLONE_THREAD 7, CLONE_VM 12), as many latency and first-run
 #    histogram entries a class as creations, 13 COW bills with 16 pages
 #    or more, nothing lost, W's own row in the task table with its
-#    numbers, and only clone_workload rows.
+#    numbers, and only clone_workload rows.  Then, unfiltered, processes
+#    renamed "" and "-": their rows in show --json have those names and
+#    their forks, and "filter comm -" shows as \055.
 # 2. snapshot A after W0, snapshot B after W (B replacing a file: a new
 #    inode, no FILE.tmp left): diff A B, text and --json, is exactly W,
 #    without W0's row; show is both (16, 7, 11).
@@ -307,6 +309,48 @@ check json "$tmp/show.json" --classes "$W" --row "$w:$W" --cow-min 16
 check text "$tmp/show.txt" --classes "$W" --row "$w:$W" --cow-min 16
 echo "show, show --json: W's numbers, W's row (tgid $w)"
 echo enable > /proc/clonestat
+
+# 1b. Names that are not plain words: a process renamed to "" forks 2, one
+#     renamed to "-" forks 3 (the module shows them as "-" and "\055");
+#     show --json gives each row its name back, with its forks, and the
+#     control section shows "filter comm -" as \055.
+# named NAME N: a process that renames itself NAME, prints its pid, forks N.
+named() {
+	python3 - "$1" "$2" <<'PY'
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME
+print(os.getpid(), flush=True)
+for _ in range(int(sys.argv[2])):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+PY
+}
+echo "filter clear" > /proc/clonestat
+echo reset > /proc/clonestat
+e=$(named "" 2) || fail "a process renamed \"\" failed"
+d=$(named - 3) || fail "a process renamed - failed"
+echo "filter comm -" > /proc/clonestat || fail "filter comm - was refused"
+grep -qxF 'filter.comm \055' /proc/clonestat ||
+	fail "filter comm -: control says '$(grep '^filter.comm ' /proc/clonestat)', want \\055"
+"$tool" show --json > "$tmp/names.json" || fail "show --json failed"
+python3 - "$tmp/names.json" "$e" "$d" <<'PY' || fail "rows of renamed processes: see above"
+import json
+import sys
+rows = {r["tgid"]: r for r in json.load(open(sys.argv[1]))["tasks"]}
+bad = 0
+for pid, name, forks in ((int(sys.argv[2]), "", 2), (int(sys.argv[3]), "-", 3)):
+    r = rows.get(pid, {})
+    if r.get("comm") != name or r.get("fork") != forks:
+        print("tgid %d named %r: row %r, want that name and %d forks" % (pid, name, r, forks))
+        bad = 1
+sys.exit(bad)
+PY
+"$tool" show > /dev/null || fail "show failed with renamed processes"
+echo "names: \"\" (tgid $e) and \"-\" (tgid $d) read back from show --json, with 2 and 3 forks"
+echo "filter clear" > /proc/clonestat
+echo "filter comm clone_workload" > /proc/clonestat || exit 1
 
 # 2. snapshot, diff.
 echo reset > /proc/clonestat
