@@ -329,8 +329,8 @@ void cs_control_show(struct seq_file *m, struct pid_namespace *ns)
 			seq_puts(m, " ?");
 	}
 	seq_puts(m, f && f->nr_tgids ? "\n" : " -\n");
-	seq_printf(m, "filter.comm %s\n",
-		   f && f->comm[0] ? cs_comm_token(f->comm, comm) : "-");
+	/* No name filter is an empty name: "-". */
+	seq_printf(m, "filter.comm %s\n", cs_comm_token(f ? f->comm : "", comm));
 	if (f && f->cgroup)
 		seq_printf(m, "filter.cgroup %llu\n", f->cgroup);
 	else
