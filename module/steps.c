@@ -7,11 +7,11 @@
  *
  * Each step that is a function of its own on the running kernel is timed
  * by a kretprobe on it (step_fns[], from lists.h's CS_STEP_FN list: the
- * first of its names that registers).  Steps that are inlined everywhere (dup_task_struct(),
- * copy_sighand(), copy_signal(), copy_io()) have no such function:
- * "task" spans kernel_clone()'s entry to copy_creds()'s, which is
- * dup_task_struct() and copy_process()'s checks before it; the others
- * are in "uncovered".  The mm phase (probes.c) splits into the
+ * first of its names that registers).  Steps that are inlined everywhere
+ * (dup_task_struct(), copy_sighand(), copy_signal(), copy_io()) have no
+ * such function: "task" spans kernel_clone()'s entry to copy_creds()'s,
+ * which is dup_task_struct() and copy_process()'s checks before it; the
+ * others are in "uncovered".  The mm phase (probes.c) splits into the
  * copy_page_range() calls ("mm_page_tables") and the rest ("mm_vmas").
  *
  * A step's handlers add its time and one call to the creation's struct
