@@ -315,9 +315,18 @@ echo enable > /proc/clonestat
 #     show --json gives each row its name back, with its forks, and the
 #     control section shows "filter comm -" as \055.
 # named NAME N: a process that renames itself NAME, prints its pid, forks N.
+# It runs on one CPU from birth: its COW faults before the rename make it
+# a row named python3, and on another CPU that row's name could be the
+# one a read shows (merged rows keep one CPU's name: README, Known
+# problems).
 named() {
 	python3 - "$1" "$2" <<'PY'
 import ctypes, os, sys
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+child = os.fork()
+if child:
+    _, status = os.waitpid(child, 0)
+    sys.exit(status != 0)
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)  # PR_SET_NAME
 print(os.getpid(), flush=True)
 for _ in range(int(sys.argv[2])):
@@ -325,6 +334,7 @@ for _ in range(int(sys.argv[2])):
     if pid == 0:
         os._exit(0)
     os.waitpid(pid, 0)
+os._exit(0)
 PY
 }
 echo "filter clear" > /proc/clonestat
